@@ -1,0 +1,288 @@
+"""The export-state machine: states, events, the transition table, the journal.
+
+Pure: no I/O and no clock. The time of a transition is passed in.
+
+::
+
+    not_exported ──claim──▶ in_flight ──succeed──▶ exported ──source_changed──▶ outdated
+         ▲  ▲                │   │                   │  │                         │
+         │  └────release─────┘   └──fail──▶ failed   │  └──reset / unexport──┐    claim
+         │                                   │  claim│                       │     │
+         └───────────────reset (new generation)──────┴───────────────────────┘     ▼
+                                                                               in_flight
+    any state but in_flight ──unlink──▶ unlinked ──relink──▶ the state it left
+    not_exported / failed ──mark_historical──▶ historical (never sent)
+
+:func:`apply` applies one :class:`Event` to a :class:`Status` or raises
+:class:`~syncstate.errors.InvalidTransition`. :func:`transition` does the same
+and also returns the :class:`JournalEntry` to append. :func:`replay` rebuilds a
+status from journal entries alone, so the journal is the truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Iterable
+
+import attrs
+
+from syncstate.domain.records import RecordKey
+from syncstate.errors import InvalidTransition
+
+__all__ = [
+    "EXPORTABLE",
+    "HIDDEN",
+    "Event",
+    "EventKind",
+    "ExportState",
+    "JournalEntry",
+    "Status",
+    "apply",
+    "idempotency_key",
+    "replay",
+    "transition",
+]
+
+_KEY_NAMESPACE = uuid.UUID("6f1d6c1e-3c55-4c0e-9a55-73796e637374")
+
+
+class ExportState(enum.Enum):
+    """Where a record stands with respect to the back end."""
+
+    NOT_EXPORTED = "not_exported"
+    IN_FLIGHT = "in_flight"
+    EXPORTED = "exported"
+    FAILED = "failed"
+    OUTDATED = "outdated"
+    UNLINKED = "unlinked"
+    HISTORICAL = "historical"
+
+
+class EventKind(enum.Enum):
+    """What can happen to a record."""
+
+    CLAIM = "claim"
+    SUCCEED = "succeed"
+    FAIL = "fail"
+    RELEASE = "release"
+    SOURCE_CHANGED = "source_changed"
+    RESET = "reset"
+    UNEXPORT = "unexport"
+    UNLINK = "unlink"
+    RELINK = "relink"
+    MARK_HISTORICAL = "mark_historical"
+
+
+#: States an export run may claim.
+EXPORTABLE = frozenset({ExportState.NOT_EXPORTED, ExportState.FAILED, ExportState.OUTDATED})
+#: States hidden from export selections.
+HIDDEN = frozenset({ExportState.EXPORTED, ExportState.UNLINKED, ExportState.HISTORICAL})
+
+
+def idempotency_key(key: RecordKey, generation: int, revision: int) -> str:
+    """The idempotency key of an export attempt: 36 characters, deterministic.
+
+    Derived from the record, its export generation (bumped by reset and
+    unexport) and its revision (bumped by each confirmed export, so an
+    overwrite of an outdated record gets a key of its own).
+    """
+    name = f"{key.company}\x1f{key.kind}\x1f{key.source_id}\x1f{generation}\x1f{revision}"
+    return str(uuid.uuid5(_KEY_NAMESPACE, name))
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """One event with its payload.
+
+    ``remote_id`` / ``remote_version`` go with ``succeed``; ``message`` with
+    ``fail``; ``reason`` with any event (required for ``unlink`` and ``reset``);
+    ``worker`` and ``lease_until`` with ``claim``.
+    """
+
+    kind: EventKind
+    remote_id: str | None = None
+    remote_version: str | None = None
+    message: str | None = None
+    reason: str = ""
+    worker: str = ""
+    lease_until: dt.datetime | None = None
+
+    @classmethod
+    def claim(cls, *, worker: str = "", lease_until: dt.datetime | None = None) -> Event:
+        """Claim a record for an export attempt."""
+        return cls(kind=EventKind.CLAIM, worker=worker, lease_until=lease_until)
+
+    @classmethod
+    def succeed(cls, remote_id: str, remote_version: str | None = None) -> Event:
+        """The back end confirmed the document ``remote_id`` at ``remote_version``."""
+        return cls(kind=EventKind.SUCCEED, remote_id=remote_id, remote_version=remote_version)
+
+    @classmethod
+    def fail(cls, message: str) -> Event:
+        """The back end rejected the document with a validation ``message``."""
+        return cls(kind=EventKind.FAIL, message=message)
+
+    @classmethod
+    def of(cls, kind: EventKind, reason: str = "") -> Event:
+        """An event without payload (release, source_changed, reset, unlink, ...)."""
+        return cls(kind=kind, reason=reason)
+
+
+@attrs.frozen(kw_only=True)
+class Status:
+    """The export status of one record."""
+
+    state: ExportState = ExportState.NOT_EXPORTED
+    generation: int = 0
+    revision: int = 0
+    remote_id: str | None = None
+    remote_version: str | None = None
+    message: str | None = None
+    previous: ExportState | None = None
+    worker: str = ""
+    lease_until: dt.datetime | None = None
+    changed_in_flight: bool = False
+
+    def key_for(self, key: RecordKey) -> str:
+        """The idempotency key of the current (or next) export attempt."""
+        return idempotency_key(key, self.generation, self.revision)
+
+
+@attrs.frozen(kw_only=True)
+class JournalEntry:
+    """One transition, as written to the append-only journal."""
+
+    key: RecordKey
+    at: dt.datetime
+    actor: str
+    event: Event
+    from_state: ExportState
+    to_state: ExportState
+    generation: int
+    idempotency_key: str
+
+
+_T = EventKind
+_S = ExportState
+
+_ALLOWED: dict[EventKind, frozenset[ExportState]] = {
+    _T.CLAIM: frozenset({_S.NOT_EXPORTED, _S.FAILED, _S.OUTDATED, _S.IN_FLIGHT}),
+    _T.SUCCEED: frozenset({_S.IN_FLIGHT}),
+    _T.FAIL: frozenset({_S.IN_FLIGHT}),
+    _T.RELEASE: frozenset({_S.IN_FLIGHT}),
+    _T.SOURCE_CHANGED: frozenset(_S),
+    _T.RESET: frozenset({_S.EXPORTED, _S.OUTDATED, _S.FAILED}),
+    _T.UNEXPORT: frozenset({_S.EXPORTED, _S.OUTDATED}),
+    _T.UNLINK: frozenset(_S) - {_S.IN_FLIGHT, _S.UNLINKED},
+    _T.RELINK: frozenset({_S.UNLINKED}),
+    _T.MARK_HISTORICAL: frozenset({_S.NOT_EXPORTED, _S.FAILED}),
+}
+
+
+def _refuse(key: RecordKey, status: Status, event: Event, detail: str = "") -> InvalidTransition:
+    return InvalidTransition(
+        record=str(key), state=status.state.value, event=event.kind.value, detail=detail
+    )
+
+
+def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Status:
+    """Apply ``event`` to ``status`` at time ``at``; raise ``InvalidTransition`` if not allowed."""
+    kind, state = event.kind, status.state
+    if state not in _ALLOWED[kind]:
+        raise _refuse(key, status, event)
+    evolve = attrs.evolve
+    if kind is _T.CLAIM:
+        if state is _S.IN_FLIGHT:
+            if status.lease_until is not None and at < status.lease_until:
+                raise _refuse(
+                    key,
+                    status,
+                    event,
+                    f"claimed by {status.worker or 'another worker'} "
+                    f"until {status.lease_until.isoformat()}",
+                )
+            return evolve(status, worker=event.worker, lease_until=event.lease_until)
+        return evolve(
+            status,
+            state=_S.IN_FLIGHT,
+            previous=state,
+            worker=event.worker,
+            lease_until=event.lease_until,
+            changed_in_flight=False,
+        )
+    if kind is _T.SUCCEED:
+        if not event.remote_id:
+            raise _refuse(key, status, event, "succeed needs a remote id")
+        return evolve(
+            status,
+            state=_S.OUTDATED if status.changed_in_flight else _S.EXPORTED,
+            revision=status.revision + 1,
+            remote_id=event.remote_id,
+            remote_version=event.remote_version,
+            message=None,
+            previous=None,
+            worker="",
+            lease_until=None,
+            changed_in_flight=False,
+        )
+    if kind is _T.FAIL:
+        return evolve(
+            status,
+            state=_S.FAILED,
+            message=event.message or "failed",
+            previous=None,
+            worker="",
+            lease_until=None,
+            changed_in_flight=False,
+        )
+    if kind is _T.RELEASE:
+        back = status.previous or _S.NOT_EXPORTED
+        if status.changed_in_flight and back is _S.EXPORTED:
+            back = _S.OUTDATED
+        return evolve(
+            status, state=back, previous=None, worker="", lease_until=None, changed_in_flight=False
+        )
+    if kind is _T.SOURCE_CHANGED:
+        if state is _S.EXPORTED:
+            return evolve(status, state=_S.OUTDATED)
+        if state is _S.IN_FLIGHT:
+            return evolve(status, changed_in_flight=True)
+        if state is _S.UNLINKED and status.previous is _S.EXPORTED:
+            return evolve(status, previous=_S.OUTDATED)
+        return status
+    if kind in (_T.RESET, _T.UNEXPORT):
+        return Status(generation=status.generation + 1)
+    if kind is _T.UNLINK:
+        return evolve(status, state=_S.UNLINKED, previous=state)
+    if kind is _T.RELINK:
+        return evolve(status, state=status.previous or _S.NOT_EXPORTED, previous=None)
+    # MARK_HISTORICAL
+    return evolve(status, state=_S.HISTORICAL, message=None)
+
+
+def transition(
+    key: RecordKey, status: Status, event: Event, *, at: dt.datetime, actor: str
+) -> tuple[Status, JournalEntry]:
+    """Apply ``event`` and return the new status with its journal entry."""
+    new = apply(key, status, event, at)
+    entry = JournalEntry(
+        key=key,
+        at=at,
+        actor=actor,
+        event=event,
+        from_state=status.state,
+        to_state=new.state,
+        generation=new.generation,
+        idempotency_key=status.key_for(key),
+    )
+    return new, entry
+
+
+def replay(key: RecordKey, entries: Iterable[JournalEntry]) -> Status:
+    """Rebuild a record's status from its journal entries (oldest first)."""
+    status = Status()
+    for entry in entries:
+        status = apply(key, status, entry.event, entry.at)
+    return status

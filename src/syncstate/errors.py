@@ -1,0 +1,211 @@
+"""One exception tree for everything syncstate raises.
+
+Grouped by what a caller does about it::
+
+    SyncStateError
+    ├── InputError                  bad input from the caller: fix the call
+    │   ├── MoneyError              float, bool, mixed currencies, malformed amount
+    │   ├── PeriodError             inverted or malformed date range / fiscal year
+    │   ├── EmptySelectionError     a selection that matches nothing
+    │   ├── AcknowledgementRequired a destructive plan applied without acknowledging it
+    │   └── ConfirmationError       a company confirmation that does not match
+    ├── InvalidTransition           an event not allowed from a record's current state
+    ├── RecordNotFound              no record with that (company, kind, source id)
+    ├── ConfigurationError          a back end / store configured wrongly
+    ├── StorageError                the store failed (disk, schema, connection)
+    │   └── SchemaVersionError      the database is newer than this library
+    └── BackendError                the accounting back end refused or failed
+        ├── UnsupportedCapability   the back end cannot do that (e.g. delete)
+        ├── RemoteValidationError   the back end rejected the document: never retried
+        ├── RemoteNotFound          the remote document does not exist
+        ├── StaleVersionError       the remote version token is out of date
+        ├── DuplicateDocumentError  the back end already has that document
+        ├── AuthenticationError     token expired or revoked
+        └── TransientBackendError   worth retrying
+            ├── ThrottledError      429 / rate limit; may carry ``retry_after``
+            └── AmbiguousOutcome    timeout, dropped connection, 5xx: the remote
+                                    side may have committed; look up before resending
+
+Every error takes keyword-only fields; ``str(error)`` is one readable line that
+names the record, file and line where there is one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AcknowledgementRequired",
+    "AmbiguousOutcome",
+    "AuthenticationError",
+    "BackendError",
+    "ConfigurationError",
+    "ConfirmationError",
+    "DuplicateDocumentError",
+    "EmptySelectionError",
+    "InputError",
+    "InvalidTransition",
+    "MoneyError",
+    "PeriodError",
+    "RecordNotFound",
+    "RemoteNotFound",
+    "RemoteValidationError",
+    "SchemaVersionError",
+    "StaleVersionError",
+    "StorageError",
+    "SyncStateError",
+    "ThrottledError",
+    "TransientBackendError",
+    "UnsupportedCapability",
+]
+
+
+class SyncStateError(Exception):
+    """Root of every exception syncstate raises."""
+
+
+class InputError(SyncStateError, ValueError):
+    """The caller passed something that cannot be used as given."""
+
+
+class MoneyError(InputError):
+    """A monetary value is not a valid Decimal amount, or currencies are mixed."""
+
+
+class PeriodError(InputError):
+    """A date range, period or fiscal year is malformed or inverted."""
+
+
+class EmptySelectionError(InputError):
+    """A selection (date range, employees, ...) matched nothing to act on."""
+
+
+class AcknowledgementRequired(InputError):
+    """A destructive plan was applied without the explicit acknowledgement it needs."""
+
+
+class ConfirmationError(InputError):
+    """The confirmation given for a destructive action does not match its target."""
+
+
+class InvalidTransition(SyncStateError):
+    """An event is not allowed from a record's current export state."""
+
+    def __init__(self, *, record: str, state: str, event: str, detail: str = "") -> None:
+        self.record = record
+        self.state = state
+        self.event = event
+        self.detail = detail
+        message = f"record {record}: event {event!r} is not allowed in state {state!r}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message)
+
+
+class RecordNotFound(SyncStateError, LookupError):
+    """No record with the given identity exists in the store."""
+
+    def __init__(self, *, record: str) -> None:
+        self.record = record
+        super().__init__(f"record {record} not found")
+
+
+class ConfigurationError(SyncStateError):
+    """A store, back end or option is configured wrongly."""
+
+
+class StorageError(SyncStateError):
+    """The state store failed."""
+
+
+class SchemaVersionError(StorageError):
+    """The database schema is newer than this version of syncstate understands."""
+
+
+class BackendError(SyncStateError):
+    """The accounting back end refused or failed a request.
+
+    ``code`` is the back end's own error code (QuickBooks fault code, ...),
+    ``detail`` its longer explanation, ``status`` the HTTP status where there is one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        detail: str | None = None,
+        status: int | None = None,
+        record: str | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.detail = detail
+        self.status = status
+        self.record = record
+        parts = [message]
+        if code:
+            parts.append(f"code {code}")
+        if detail:
+            parts.append(detail)
+        if record:
+            parts.append(f"record {record}")
+        super().__init__("; ".join(parts))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output and sync result views."""
+        return {
+            "error": type(self).__name__,
+            "message": self.message,
+            "code": self.code,
+            "detail": self.detail,
+            "status": self.status,
+        }
+
+
+class UnsupportedCapability(BackendError):
+    """The back end does not declare the capability an operation needs."""
+
+
+class RemoteValidationError(BackendError):
+    """The back end rejected the document as invalid. Never retried."""
+
+
+class RemoteNotFound(BackendError):
+    """The remote document does not exist (any more)."""
+
+
+class StaleVersionError(BackendError):
+    """The version token sent with an update is out of date."""
+
+
+class DuplicateDocumentError(BackendError):
+    """The back end already holds this document; ``existing_id`` names it when known."""
+
+    def __init__(self, message: str, *, existing_id: str | None = None, **kwargs: Any) -> None:
+        self.existing_id = existing_id
+        super().__init__(message, **kwargs)
+
+
+class AuthenticationError(BackendError):
+    """The credentials were refused (expired or revoked token)."""
+
+
+class TransientBackendError(BackendError):
+    """A failure worth retrying after a pause."""
+
+
+class ThrottledError(TransientBackendError):
+    """The back end asked us to slow down; ``retry_after`` is in seconds when given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class AmbiguousOutcome(TransientBackendError):
+    """The request may or may not have been committed remotely.
+
+    Timeouts, dropped connections and 5xx answers land here: the engine must look
+    the document up by its idempotency key before it sends again.
+    """
