@@ -1,0 +1,70 @@
+"""Helpers shared by the sub-commands: JSON output, tables, opening stores."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import enum
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["add_db_argument", "add_json_argument", "emit_json", "print_table", "to_jsonable"]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert Decimals (to strings), dates (to ISO), enums and tuples for ``json``."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(to_jsonable(k)): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def emit_json(value: Any, stream: TextIO | None = None) -> None:
+    """Print ``value`` as one JSON document."""
+    json.dump(to_jsonable(value), stream or sys.stdout, indent=2, sort_keys=False)
+    (stream or sys.stdout).write("\n")
+
+
+def print_table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], stream: TextIO | None = None
+) -> None:
+    """Print rows as a plain aligned text table."""
+    out = stream or sys.stdout
+    cells = [[str(to_jsonable(c)) if c is not None else "" for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out.write(line.rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for row in cells:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def add_json_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--json`` (machine-readable output)."""
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--db PATH`` (the SQLite database; env SYNCSTATE_DB)."""
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="SQLite database file (default: $SYNCSTATE_DB or ./syncstate.db)",
+    )
