@@ -29,7 +29,7 @@ def to_decimal(value: object, *, what: str = "amount") -> Decimal:
     Raises :class:`MoneyError` naming ``what`` for floats, bools, non-finite
     values and anything that does not parse.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise MoneyError(f"{what}: {value!r} is a {type(value).__name__}; use a decimal string")
     if isinstance(value, Decimal):
         result = value

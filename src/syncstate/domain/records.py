@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import ClassVar
 
@@ -28,7 +28,7 @@ from syncstate.money import to_decimal
 __all__ = ["RecordKey", "SourceRecord", "TimeEntry", "content_hash"]
 
 
-def _nonblank(name: str) -> object:
+def _nonblank(name: str) -> Callable[[object, object, str], None]:
     def check(_instance: object, _attribute: object, value: str) -> None:
         if not isinstance(value, str) or not value.strip():
             raise InputError(f"{name} must be a non-empty string, got {value!r}")
@@ -56,9 +56,12 @@ def content_hash(data: Mapping[str, str], on: dt.date, subject: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def _freeze(data: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+def _freeze(
+    data: Mapping[str, object] | tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, str], ...]:
+    items = data.items() if isinstance(data, Mapping) else data
     out = []
-    for name, value in data.items():
+    for name, value in items:
         if isinstance(value, float):
             raise InputError(f"field {name!r}: floats are not accepted, use a decimal string")
         if isinstance(value, dt.date):
@@ -92,6 +95,10 @@ class SourceRecord:
         return self.key.company
 
 
+def _hours(value: object) -> Decimal:
+    return to_decimal(value, what="hours")
+
+
 @attrs.frozen(kw_only=True)
 class TimeEntry:
     """A time record: who worked how long on which job, on which day."""
@@ -101,7 +108,7 @@ class TimeEntry:
     source_id: str
     employee: str
     date: dt.date
-    hours: Decimal = attrs.field(converter=lambda v: to_decimal(v, what="hours"))
+    hours: Decimal = attrs.field(converter=_hours)
     job: str = ""
     cost_code: str = ""
     pay_type: str = "regular"

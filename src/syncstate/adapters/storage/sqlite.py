@@ -1,0 +1,463 @@
+"""The embedded default :class:`~syncstate.ports.StateStore`, on SQLite.
+
+WAL mode, one transaction per operation (``BEGIN IMMEDIATE`` for writes, so
+concurrent processes serialise instead of failing half-way), parameterised SQL
+only, bulk writes with ``executemany`` inside one transaction, schema versioned
+by :mod:`syncstate.adapters.storage.migrations`.
+
+One connection per store, guarded by a lock so export threads can share it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from syncstate.adapters.storage.base import (
+    STATUS_COLUMNS,
+    check_company,
+    decode_event,
+    encode_event,
+    fields_from_json,
+    fields_to_json,
+    plan_events,
+    status_from_row,
+    status_to_row,
+    utc,
+)
+from syncstate.adapters.storage.migrations import STATE_MIGRATIONS, migrate_sqlite
+from syncstate.domain.records import RecordKey, SourceRecord
+from syncstate.domain.state import (
+    EXPORTABLE,
+    Event,
+    EventKind,
+    ExportState,
+    JournalEntry,
+    Status,
+)
+from syncstate.errors import RecordNotFound, StorageError
+from syncstate.periods import DateRange
+from syncstate.ports import IngestReport, StoredRecord
+
+__all__ = ["SQLiteStore"]
+
+_CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
+_RECORD_COLUMNS = "company, kind, source_id, on_date, subject, fields, hash, " + ", ".join(
+    STATUS_COLUMNS
+)
+_UPDATE_STATUS = (
+    "UPDATE records SET "
+    + ", ".join(f"{c} = ?" for c in STATUS_COLUMNS)
+    + " WHERE company = ? AND kind = ? AND source_id = ?"
+)
+_INSERT_JOURNAL = (
+    "INSERT INTO journal (company, kind, source_id, at, actor, event, from_state, to_state,"
+    " generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SQLiteStore:
+    """State store in one SQLite file (or ``":memory:"``)."""
+
+    def __init__(self, path: str | os.PathLike[str] = "syncstate.db", *, timeout: float = 30.0):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=timeout
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            migrate_sqlite(self._conn, "state", STATE_MIGRATIONS)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying connection (for host-owned tables in the same file)."""
+        return self._conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: commit on success, roll back on any error."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"{self.path}: cannot start a transaction: {exc}") from exc
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._conn.execute("ROLLBACK")
+                raise StorageError(f"{self.path}: commit failed: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN")
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ reads
+
+    def _statuses(
+        self, conn: sqlite3.Connection, company: str, keys: Iterable[RecordKey]
+    ) -> dict[RecordKey, Status]:
+        by_kind: dict[str, list[str]] = {}
+        for key in keys:
+            check_company(company, key)
+            by_kind.setdefault(key.kind, []).append(key.source_id)
+        out: dict[RecordKey, Status] = {}
+        columns = ", ".join(STATUS_COLUMNS)
+        for kind, ids in by_kind.items():
+            unique = sorted(set(ids))
+            for chunk in _chunks(unique):
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT source_id, {columns} FROM records "
+                    f"WHERE company = ? AND kind = ? AND source_id IN ({marks})",
+                    (company, kind, *chunk),
+                )
+                for row in rows:
+                    out[RecordKey(company, kind, row[0])] = status_from_row(row[1:])
+        return out
+
+    @staticmethod
+    def _stored(row: Sequence[Any]) -> StoredRecord:
+        record = SourceRecord(
+            key=RecordKey(row[0], row[1], row[2]),
+            on=dt.date.fromisoformat(row[3]),
+            subject=row[4],
+            fields=fields_from_json(row[5]),
+            hash=row[6],
+        )
+        return StoredRecord(record, status_from_row(row[7:]))
+
+    def get(self, key: RecordKey) -> StoredRecord:
+        """One record with its status."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM records "
+                "WHERE company = ? AND kind = ? AND source_id = ?",
+                (key.company, key.kind, key.source_id),
+            ).fetchone()
+        if row is None:
+            raise RecordNotFound(record=str(key))
+        return self._stored(row)
+
+    def find(
+        self,
+        company: str,
+        *,
+        kinds: Iterable[str] | None = None,
+        date_range: DateRange | None = None,
+        subjects: Iterable[str] | None = None,
+        states: Iterable[ExportState] | None = None,
+        source_ids: Iterable[str] | None = None,
+        after: RecordKey | None = None,
+        limit: int | None = None,
+    ) -> list[StoredRecord]:
+        """Records matching every filter, ordered by (kind, source id)."""
+        where = ["company = ?"]
+        params: list[Any] = [company]
+
+        def any_of(column: str, values: Iterable[Any]) -> None:
+            items = list(values)
+            where.append(f"{column} IN ({', '.join('?' * len(items))})" if items else "0")
+            params.extend(items)
+
+        if kinds is not None:
+            any_of("kind", kinds)
+        if date_range is not None:
+            where.append("on_date BETWEEN ? AND ?")
+            params += [date_range.start.isoformat(), date_range.end.isoformat()]
+        if subjects is not None:
+            any_of("subject", subjects)
+        if states is not None:
+            any_of("state", (s.value for s in states))
+        if source_ids is not None:
+            any_of("source_id", source_ids)
+        if after is not None:
+            where.append("(kind, source_id) > (?, ?)")
+            params += [after.kind, after.source_id]
+        sql = (
+            f"SELECT {_RECORD_COLUMNS} FROM records WHERE {' AND '.join(where)} "
+            "ORDER BY kind, source_id"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._read() as conn:
+            return [self._stored(row) for row in conn.execute(sql, params)]
+
+    def journal(self, key: RecordKey) -> list[JournalEntry]:
+        """The record's journal, oldest first."""
+        with self._read() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM records WHERE company = ? AND kind = ? AND source_id = ?",
+                (key.company, key.kind, key.source_id),
+            ).fetchone()
+            rows = conn.execute(
+                "SELECT at, actor, event, from_state, to_state, generation, idempotency_key "
+                "FROM journal WHERE company = ? AND kind = ? AND source_id = ? ORDER BY seq",
+                (key.company, key.kind, key.source_id),
+            ).fetchall()
+        if exists is None:
+            raise RecordNotFound(record=str(key))
+        return [
+            JournalEntry(
+                key=key,
+                at=dt.datetime.fromisoformat(r[0]),
+                actor=r[1],
+                event=decode_event(r[2]),
+                from_state=ExportState(r[3]),
+                to_state=ExportState(r[4]),
+                generation=r[5],
+                idempotency_key=r[6],
+            )
+            for r in rows
+        ]
+
+    def counts(self, company: str) -> dict[ExportState, int]:
+        """Records per state."""
+        out = dict.fromkeys(ExportState, 0)
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT state, count(*) FROM records WHERE company = ? GROUP BY state", (company,)
+            )
+            for state, count in rows:
+                out[ExportState(state)] = count
+        return out
+
+    def companies(self) -> list[str]:
+        """Companies with records."""
+        with self._read() as conn:
+            return [r[0] for r in conn.execute("SELECT DISTINCT company FROM records ORDER BY 1")]
+
+    # ----------------------------------------------------------------- writes
+
+    def _write_plan(
+        self,
+        conn: sqlite3.Connection,
+        statuses: dict[RecordKey, Status],
+        entries: list[JournalEntry],
+    ) -> None:
+        conn.executemany(
+            _UPDATE_STATUS,
+            [
+                (*status_to_row(status), key.company, key.kind, key.source_id)
+                for key, status in statuses.items()
+            ],
+        )
+        conn.executemany(
+            _INSERT_JOURNAL,
+            [
+                (
+                    e.key.company,
+                    e.key.kind,
+                    e.key.source_id,
+                    e.at.isoformat(),
+                    e.actor,
+                    encode_event(e.event),
+                    e.from_state.value,
+                    e.to_state.value,
+                    e.generation,
+                    e.idempotency_key,
+                )
+                for e in entries
+            ],
+        )
+
+    def ingest(
+        self, company: str, records: Iterable[SourceRecord], *, at: dt.datetime, actor: str
+    ) -> IngestReport:
+        """Add new records and update changed ones, in one transaction."""
+        at = utc(at)
+        incoming: dict[RecordKey, SourceRecord] = {}
+        for record in records:
+            check_company(company, record.key)
+            incoming[record.key] = record
+        with self._write() as conn:
+            known: dict[RecordKey, str] = {}
+            by_kind: dict[str, list[str]] = {}
+            for key in incoming:
+                by_kind.setdefault(key.kind, []).append(key.source_id)
+            for kind, ids in by_kind.items():
+                for chunk in _chunks(ids):
+                    marks = ", ".join("?" * len(chunk))
+                    for source_id, digest in conn.execute(
+                        "SELECT source_id, hash FROM records "
+                        f"WHERE company = ? AND kind = ? AND source_id IN ({marks})",
+                        (company, kind, *chunk),
+                    ):
+                        known[RecordKey(company, kind, source_id)] = digest
+            new_rows = []
+            changed: list[SourceRecord] = []
+            unchanged = 0
+            for key, record in incoming.items():
+                digest = known.get(key)
+                if digest is None:
+                    new_rows.append(
+                        (
+                            company,
+                            key.kind,
+                            key.source_id,
+                            record.on.isoformat(),
+                            record.subject,
+                            fields_to_json(record),
+                            record.hash,
+                        )
+                    )
+                elif digest == record.hash:
+                    unchanged += 1
+                else:
+                    changed.append(record)
+            conn.executemany(
+                "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                new_rows,
+            )
+            outdated: tuple[RecordKey, ...] = ()
+            if changed:
+                conn.executemany(
+                    "UPDATE records SET on_date = ?, subject = ?, fields = ?, hash = ? "
+                    "WHERE company = ? AND kind = ? AND source_id = ?",
+                    [
+                        (
+                            r.on.isoformat(),
+                            r.subject,
+                            fields_to_json(r),
+                            r.hash,
+                            company,
+                            r.key.kind,
+                            r.key.source_id,
+                        )
+                        for r in changed
+                    ],
+                )
+                before = self._statuses(conn, company, (r.key for r in changed))
+                event = Event.of(EventKind.SOURCE_CHANGED, "source changed")
+                statuses, entries = plan_events(
+                    company, before, [(r.key, event) for r in changed], at=at, actor=actor
+                )
+                self._write_plan(conn, statuses, entries)
+                outdated = tuple(
+                    key
+                    for key, status in statuses.items()
+                    if status.state is ExportState.OUTDATED
+                    and before[key].state is not ExportState.OUTDATED
+                )
+        return IngestReport(
+            added=len(new_rows), changed=len(changed), unchanged=unchanged, outdated=outdated
+        )
+
+    def apply(
+        self,
+        company: str,
+        events: Iterable[tuple[RecordKey, Event]],
+        *,
+        at: dt.datetime,
+        actor: str,
+    ) -> list[JournalEntry]:
+        """Apply events atomically: all of them or none."""
+        at = utc(at)
+        batch = list(events)
+        with self._write() as conn:
+            before = self._statuses(conn, company, (key for key, _ in batch))
+            statuses, entries = plan_events(company, before, batch, at=at, actor=actor)
+            self._write_plan(conn, statuses, entries)
+        return entries
+
+    def claim(
+        self,
+        company: str,
+        *,
+        worker: str,
+        lease_until: dt.datetime,
+        at: dt.datetime,
+        actor: str,
+        kinds: Iterable[str] | None = None,
+        keys: Iterable[RecordKey] | None = None,
+        limit: int = 100,
+    ) -> list[StoredRecord]:
+        """Claim up to ``limit`` exportable records (or expired leases), atomically."""
+        at = utc(at)
+        exportable = [s.value for s in EXPORTABLE]
+        where = [
+            "company = ?",
+            f"(state IN ({', '.join('?' * len(exportable))}) "
+            "OR (state = 'in_flight' AND (lease_until IS NULL OR lease_until <= ?)))",
+        ]
+        params: list[Any] = [company, *exportable, at.isoformat()]
+        if kinds is not None:
+            kind_list = list(kinds)
+            where.append(f"kind IN ({', '.join('?' * len(kind_list))})" if kind_list else "0")
+            params += kind_list
+        wanted = None if keys is None else sorted(set(keys))
+        with self._write() as conn:
+            rows: list[Any] = []
+            if wanted is None:
+                rows = conn.execute(
+                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE {' AND '.join(where)} "
+                    "ORDER BY kind, source_id LIMIT ?",
+                    (*params, limit),
+                ).fetchall()
+            else:
+                for key in wanted:
+                    check_company(company, key)
+                for key in wanted:
+                    if len(rows) >= limit:
+                        break
+                    row = conn.execute(
+                        f"SELECT {_RECORD_COLUMNS} FROM records WHERE {' AND '.join(where)} "
+                        "AND kind = ? AND source_id = ?",
+                        (*params, key.kind, key.source_id),
+                    ).fetchone()
+                    if row is not None:
+                        rows.append(row)
+            stored = [self._stored(row) for row in rows]
+            event = Event.claim(worker=worker, lease_until=utc(lease_until))
+            statuses, entries = plan_events(
+                company,
+                {s.key: s.status for s in stored},
+                [(s.key, event) for s in stored],
+                at=at,
+                actor=actor,
+            )
+            self._write_plan(conn, statuses, entries)
+        return [StoredRecord(s.record, statuses[s.key]) for s in stored]
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
