@@ -8,9 +8,11 @@ Grouped by what a caller does about it::
     │   ├── PeriodError             inverted or malformed date range / fiscal year
     │   ├── EmptySelectionError     a selection that matches nothing
     │   ├── AcknowledgementRequired a destructive plan applied without acknowledging it
-    │   └── ConfirmationError       a company confirmation that does not match
+    │   ├── ConfirmationError       a company confirmation that does not match
+    │   └── SieParseError           a malformed SIE file (file, line number, line)
     ├── InvalidTransition           an event not allowed from a record's current state
     ├── RecordNotFound              no record with that (company, kind, source id)
+    ├── CompanyBusy                 another run holds this company's lock: retry later
     ├── ConfigurationError          a back end / store configured wrongly
     ├── StorageError                the store failed (disk, schema, connection)
     │   └── SchemaVersionError      the database is newer than this library
@@ -39,6 +41,7 @@ __all__ = [
     "AmbiguousOutcome",
     "AuthenticationError",
     "BackendError",
+    "CompanyBusy",
     "ConfigurationError",
     "ConfirmationError",
     "DuplicateDocumentError",
@@ -51,6 +54,7 @@ __all__ = [
     "RemoteNotFound",
     "RemoteValidationError",
     "SchemaVersionError",
+    "SieParseError",
     "StaleVersionError",
     "StorageError",
     "SyncStateError",
@@ -88,6 +92,32 @@ class ConfirmationError(InputError):
     """The confirmation given for a destructive action does not match its target."""
 
 
+class SieParseError(InputError):
+    """An SIE file is malformed.
+
+    ``file`` and ``line`` (1-based; 0 for the whole file) say where, ``text`` is
+    the offending line as read, ``problems`` every error found in the file.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str,
+        line: int,
+        text: str = "",
+        problems: tuple[Any, ...] = (),
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.text = text
+        self.problems = problems
+        where = f"{file}:{line}" if line else file
+        shown = f": {text.strip()[:120]!r}" if text.strip() else ""
+        super().__init__(f"{where}: {message}{shown}")
+
+
 class InvalidTransition(SyncStateError):
     """An event is not allowed from a record's current export state."""
 
@@ -108,6 +138,16 @@ class RecordNotFound(SyncStateError, LookupError):
     def __init__(self, *, record: str) -> None:
         self.record = record
         super().__init__(f"record {record} not found")
+
+
+class CompanyBusy(SyncStateError):
+    """Another run holds the lock of this company (other companies stay usable)."""
+
+    def __init__(self, *, company: str, holder: str = "") -> None:
+        self.company = company
+        self.holder = holder
+        by = f" by {holder}" if holder else ""
+        super().__init__(f"company {company} is busy (locked{by}); retry when it finishes")
 
 
 class ConfigurationError(SyncStateError):
