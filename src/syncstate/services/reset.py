@@ -1,0 +1,163 @@
+"""Reset exported records so they can be exported again.
+
+Two steps, as the seed's product does it, made safe:
+
+1. :func:`plan_reset` selects the exported records of some employees in a date
+   range and returns a :class:`ResetPlan`: how many records per employee, the
+   range, and the warning that the accounting or payroll system is **not**
+   changed. Nothing is written.
+2. :func:`apply_reset` applies a plan, only with ``acknowledge=True``, in one
+   transaction: every record in the plan goes back to ``not_exported`` in a new
+   export generation (so the next export uses a fresh idempotency key and does
+   not collide with the old remote document), or nothing changes at all.
+
+A plan is single-use: applying it again fails because its records are no
+longer exported. No selection survives a reset; the next export selects anew.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from syncstate.domain.records import RecordKey, TimeEntry
+from syncstate.domain.state import Event, EventKind, ExportState
+from syncstate.errors import AcknowledgementRequired, EmptySelectionError
+from syncstate.periods import DateRange
+from syncstate.ports import Clock, StateStore, SystemClock
+
+__all__ = ["RESET_WARNING", "ResetPlan", "ResetResult", "apply_reset", "plan_reset"]
+
+#: what every reset plan says, and what the caller acknowledges
+RESET_WARNING = (
+    "Records already in your accounting or payroll system are NOT removed there. "
+    "Remove them in that system yourself before exporting again, or they will be duplicated."
+)
+
+#: states a reset returns to ``not_exported``
+RESETTABLE = frozenset({ExportState.EXPORTED, ExportState.OUTDATED, ExportState.FAILED})
+
+
+@attrs.frozen(kw_only=True)
+class ResetPlan:
+    """What a reset would do. Inspect it, then pass it to :func:`apply_reset`."""
+
+    company: str
+    date_range: DateRange
+    employees: tuple[str, ...]
+    kinds: tuple[str, ...]
+    keys: tuple[RecordKey, ...]
+    per_employee: tuple[tuple[str, int], ...]
+    warning: str = RESET_WARNING
+
+    @property
+    def total(self) -> int:
+        """Number of records the reset would make exportable again."""
+        return len(self.keys)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per employee: ``{"employee", "records"}``."""
+        return [{"employee": e, "records": n} for e, n in self.per_employee]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as plain data (for ``--json``)."""
+        return {
+            "company": self.company,
+            "from": self.date_range.start.isoformat(),
+            "to": self.date_range.end.isoformat(),
+            "employees": list(self.employees),
+            "per_employee": dict(self.per_employee),
+            "total": self.total,
+            "warning": self.warning,
+        }
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{e}</td><td>{n}</td></tr>" for e, n in self.per_employee)
+        return (
+            f"<p><b>Reset plan</b> for {self.company}, {self.date_range}: "
+            f"{self.total} records</p><table><tr><th>employee</th><th>records</th></tr>"
+            f"{rows}</table><p><i>{self.warning}</i></p>"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ResetResult:
+    """What a reset did."""
+
+    company: str
+    reset: int
+    per_employee: tuple[tuple[str, int], ...]
+    generations: tuple[tuple[RecordKey, int], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for ``--json``)."""
+        return {
+            "company": self.company,
+            "reset": self.reset,
+            "per_employee": dict(self.per_employee),
+            "selected": 0,
+        }
+
+
+def plan_reset(
+    store: StateStore,
+    company: str,
+    date_range: DateRange,
+    employees: Iterable[str],
+    *,
+    kinds: Iterable[str] = (TimeEntry.KIND,),
+) -> ResetPlan:
+    """Plan a reset of ``employees``' exported records in ``date_range``.
+
+    Raises :class:`EmptySelectionError` when no employee is given or nothing
+    in the selection has been exported.
+    """
+    chosen = tuple(sorted(set(employees)))
+    if not chosen:
+        raise EmptySelectionError("select at least one employee to reset")
+    kind_list = tuple(kinds)
+    found = store.find(
+        company, kinds=kind_list, date_range=date_range, subjects=chosen, states=RESETTABLE
+    )
+    if not found:
+        raise EmptySelectionError(
+            f"company {company!r}: no exported records for {', '.join(chosen)} in {date_range}"
+        )
+    counts = Counter(s.record.subject for s in found)
+    return ResetPlan(
+        company=company,
+        date_range=date_range,
+        employees=chosen,
+        kinds=kind_list,
+        keys=tuple(s.key for s in found),
+        per_employee=tuple(sorted(counts.items())),
+    )
+
+
+def apply_reset(
+    store: StateStore,
+    plan: ResetPlan,
+    *,
+    acknowledge: bool = False,
+    actor: str = "syncstate",
+    reason: str = "reset for re-export",
+    clock: Clock | None = None,
+) -> ResetResult:
+    """Apply ``plan`` atomically. ``acknowledge=True`` confirms :data:`RESET_WARNING`."""
+    if acknowledge is not True:
+        raise AcknowledgementRequired(
+            f"reset of {plan.total} records of {plan.company!r} needs acknowledge=True: "
+            + plan.warning
+        )
+    now = (clock or SystemClock()).now()
+    event = Event.of(EventKind.RESET, reason)
+    entries = store.apply(plan.company, [(key, event) for key in plan.keys], at=now, actor=actor)
+    return ResetResult(
+        company=plan.company,
+        reset=len(entries),
+        per_employee=plan.per_employee,
+        generations=tuple((e.key, e.generation) for e in entries),
+    )
