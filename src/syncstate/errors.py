@@ -19,6 +19,8 @@ Grouped by what a caller does about it::
     └── BackendError                the accounting back end refused or failed
         ├── UnsupportedCapability   the back end cannot do that (e.g. delete)
         ├── RemoteValidationError   the back end rejected the document: never retried
+        │   └── UnmappedReference   a host id (customer, employee, item) has no
+        │                           back-end mapping; caught before sending
         ├── RemoteNotFound          the remote document does not exist
         ├── StaleVersionError       the remote version token is out of date
         ├── DuplicateDocumentError  the back end already has that document
@@ -50,6 +52,7 @@ __all__ = [
     "InvalidTransition",
     "MoneyError",
     "PeriodError",
+    "PluginNotFound",
     "RecordNotFound",
     "RemoteNotFound",
     "RemoteValidationError",
@@ -60,6 +63,7 @@ __all__ = [
     "SyncStateError",
     "ThrottledError",
     "TransientBackendError",
+    "UnmappedReference",
     "UnsupportedCapability",
 ]
 
@@ -116,6 +120,20 @@ class SieParseError(InputError):
         where = f"{file}:{line}" if line else file
         shown = f": {text.strip()[:120]!r}" if text.strip() else ""
         super().__init__(f"{where}: {message}{shown}")
+
+
+class PluginNotFound(InputError, LookupError):
+    """No back end or store is registered under the name asked for.
+
+    ``group`` is the entry-point group searched, ``available`` the names found.
+    """
+
+    def __init__(self, *, group: str, name: str, available: tuple[str, ...]) -> None:
+        self.group = group
+        self.name = name
+        self.available = available
+        listed = ", ".join(available) if available else "none"
+        super().__init__(f"no plug-in {name!r} in entry-point group {group!r}; available: {listed}")
 
 
 class InvalidTransition(SyncStateError):
@@ -209,6 +227,19 @@ class UnsupportedCapability(BackendError):
 
 class RemoteValidationError(BackendError):
     """The back end rejected the document as invalid. Never retried."""
+
+
+class UnmappedReference(RemoteValidationError):
+    """A document names a host id with no mapping to the back end; nothing was sent.
+
+    ``what`` is the kind of reference (``customer``, ``employee``, ``item``,
+    ``account``) and ``host_id`` the host's id that is not mapped.
+    """
+
+    def __init__(self, message: str, *, what: str, host_id: str, **kwargs: Any) -> None:
+        self.what = what
+        self.host_id = host_id
+        super().__init__(message, **kwargs)
 
 
 class RemoteNotFound(BackendError):

@@ -1,0 +1,350 @@
+"""Documents rendered as QuickBooks Online JSON, and QuickBooks entities read back.
+
+:class:`QboMapping` maps the host's ids (employees, clients, items, accounts)
+to QuickBooks ids; :func:`render` turns a :class:`~syncstate.ports.Document`
+into the body of a create or sparse update, and raises
+:class:`~syncstate.errors.UnmappedReference` *before* anything is sent when a
+host id has no mapping. Every rendered document carries a tag
+``[syncstate:<idempotency key>]`` in a free-text field (``PrivateNote`` for
+transactions, ``Description`` for time activities, ``Notes`` for customers) so
+the document can be found again after an ambiguous failure.
+
+Amounts travel as JSON numbers (QuickBooks' wire format) written straight from
+``Decimal`` by :func:`dumps` and read back as ``Decimal`` by :func:`loads`:
+no float ever holds an amount.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from syncstate.errors import RemoteValidationError, UnmappedReference, UnsupportedCapability
+from syncstate.money import quantize, to_decimal
+from syncstate.ports import Document, DocumentLine, RemoteRef
+
+__all__ = [
+    "ENTITIES",
+    "EntitySpec",
+    "QboMapping",
+    "dumps",
+    "find_tag",
+    "loads",
+    "ref_from_entity",
+    "render",
+    "spec_for",
+    "tag_for",
+]
+
+TAG_PREFIX = "[syncstate:"
+
+
+@attrs.frozen(kw_only=True)
+class EntitySpec:
+    """How one document kind lives in QuickBooks."""
+
+    kind: str
+    entity: str
+    #: free-text field the lookup tag is written into (None: no tag, no lookup)
+    tag_field: str | None
+    #: how ``delete`` reverses it: ``void`` (operation=void), ``void_update``
+    #: (update with include=void), ``delete`` or ``deactivate`` (Active=false)
+    reverse: str
+    pdf: bool = False
+    transaction: bool = True
+
+    @property
+    def resource(self) -> str:
+        """The lower-case resource name in URLs (``salesreceipt``)."""
+        return self.entity.lower()
+
+
+ENTITIES: Mapping[str, EntitySpec] = MappingProxyType(
+    {
+        spec.kind: spec
+        for spec in (
+            EntitySpec(kind="time_activity", entity="TimeActivity", tag_field="Description",
+                       reverse="delete"),
+            EntitySpec(kind="invoice", entity="Invoice", tag_field="PrivateNote",
+                       reverse="void", pdf=True),
+            EntitySpec(kind="sales_receipt", entity="SalesReceipt", tag_field="PrivateNote",
+                       reverse="void_update", pdf=True),
+            EntitySpec(kind="payment", entity="Payment", tag_field="PrivateNote",
+                       reverse="void_update"),
+            EntitySpec(kind="customer", entity="Customer", tag_field="Notes",
+                       reverse="deactivate", transaction=False),
+            EntitySpec(kind="item", entity="Item", tag_field=None, reverse="deactivate",
+                       transaction=False),
+        )
+    }
+)  # fmt: skip
+
+
+def spec_for(kind: str) -> EntitySpec:
+    """The QuickBooks entity for a document kind, or UnsupportedCapability."""
+    try:
+        return ENTITIES[kind]
+    except KeyError:
+        known = ", ".join(sorted(ENTITIES))
+        raise UnsupportedCapability(
+            f"QuickBooks adapter has no document kind {kind!r} (known: {known})"
+        ) from None
+
+
+def _frozen_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType({str(k): str(v) for k, v in (value or {}).items()})
+
+
+@attrs.frozen(kw_only=True)
+class QboMapping:
+    """Host ids → QuickBooks ids, one table per kind of reference (read-only)."""
+
+    customers: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    employees: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    items: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    accounts: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Mapping[str, str]]) -> QboMapping:
+        """Build from ``{"customers": {...}, "employees": {...}, ...}``."""
+        unknown = set(data) - {"customers", "employees", "items", "accounts"}
+        if unknown:
+            raise UnmappedReference(
+                f"unknown mapping table(s) {sorted(unknown)}", what="mapping", host_id=""
+            )
+        return cls(**{name: dict(table) for name, table in data.items()})
+
+    def resolve(self, what: str, host_id: str, *, record: str | None = None) -> str:
+        """The QuickBooks id for ``host_id`` in table ``what`` (``customer``, ...)."""
+        table: Mapping[str, str] = getattr(self, f"{what}s")
+        try:
+            return table[host_id]
+        except KeyError:
+            raise UnmappedReference(
+                f"{what} {host_id!r} has no QuickBooks mapping; map it before exporting",
+                what=what,
+                host_id=host_id,
+                record=record,
+            ) from None
+
+
+def tag_for(idempotency_key: str) -> str:
+    """The lookup tag written into the document: ``[syncstate:<key>]``."""
+    return f"{TAG_PREFIX}{idempotency_key}]"
+
+
+def find_tag(text: str | None) -> str | None:
+    """The idempotency key of the last tag in ``text``, if any."""
+    if not text:
+        return None
+    start = text.rfind(TAG_PREFIX)
+    if start < 0:
+        return None
+    end = text.find("]", start)
+    return text[start + len(TAG_PREFIX) : end] if end > start else None
+
+
+def _with_tag(text: str, key: str) -> str:
+    base = text.strip()
+    start = base.rfind(TAG_PREFIX)
+    if start >= 0:
+        base = base[:start].rstrip()
+    return f"{base} {tag_for(key)}".strip()
+
+
+def _ref(value: str) -> dict[str, str]:
+    return {"value": value}
+
+
+def _line_amount(line: DocumentLine) -> Decimal:
+    if line.amount:
+        return quantize(line.amount)
+    return quantize(line.quantity * line.unit_price)
+
+
+def _sales_lines(doc: Document, mapping: QboMapping, record: str) -> list[dict[str, Any]]:
+    if not doc.lines:
+        raise RemoteValidationError(
+            f"a QuickBooks {doc.kind} needs at least one line", code="2020", record=record
+        )
+    out = []
+    for number, line in enumerate(doc.lines, start=1):
+        detail: dict[str, Any] = {
+            "ItemRef": _ref(mapping.resolve("item", line.item, record=record)),
+            "Qty": line.quantity,
+            "UnitPrice": line.unit_price,
+        }
+        if line.tax_code:
+            detail["TaxCodeRef"] = _ref(line.tax_code)
+        entry: dict[str, Any] = {
+            "LineNum": number,
+            "DetailType": "SalesItemLineDetail",
+            "Amount": _line_amount(line),
+            "SalesItemLineDetail": detail,
+        }
+        if line.description:
+            entry["Description"] = line.description
+        out.append(entry)
+    return out
+
+
+def _time_activity(doc: Document, mapping: QboMapping, key: str, record: str) -> dict[str, Any]:
+    fields = doc.fields
+    hours = to_decimal(fields.get("hours", ""), what=f"record {record}: hours")
+    if hours < 0:
+        raise RemoteValidationError(f"hours {hours} is negative", code="2020", record=record)
+    minutes_total = int(quantize(hours * 60, Decimal(1)))
+    body: dict[str, Any] = {
+        "NameOf": "Employee",
+        "EmployeeRef": _ref(mapping.resolve("employee", doc.party, record=record)),
+        "TxnDate": doc.date.isoformat(),
+        "Hours": minutes_total // 60,
+        "Minutes": minutes_total % 60,
+        "Description": _with_tag(fields.get("description", doc.memo), key),
+    }
+    if fields.get("customer"):
+        body["CustomerRef"] = _ref(mapping.resolve("customer", fields["customer"], record=record))
+    if fields.get("item"):
+        body["ItemRef"] = _ref(mapping.resolve("item", fields["item"], record=record))
+    if fields.get("billable"):
+        billable = fields["billable"].lower() in {"1", "true", "yes"}
+        body["BillableStatus"] = "Billable" if billable else "NotBillable"
+    if fields.get("hourly_rate"):
+        body["HourlyRate"] = to_decimal(fields["hourly_rate"], what=f"record {record}: rate")
+    return body
+
+
+def _sales(doc: Document, mapping: QboMapping, key: str, record: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "CustomerRef": _ref(mapping.resolve("customer", doc.party, record=record)),
+        "TxnDate": doc.date.isoformat(),
+        "Line": _sales_lines(doc, mapping, record),
+        "PrivateNote": _with_tag(doc.memo, key),
+    }
+    if doc.doc_number:
+        body["DocNumber"] = doc.doc_number
+    if doc.currency:
+        body["CurrencyRef"] = _ref(doc.currency)
+    if doc.kind == "invoice" and doc.fields.get("due_date"):
+        body["DueDate"] = dt.date.fromisoformat(doc.fields["due_date"]).isoformat()
+    if doc.kind == "sales_receipt" and doc.fields.get("deposit_account"):
+        account = mapping.resolve("account", doc.fields["deposit_account"], record=record)
+        body["DepositToAccountRef"] = _ref(account)
+    return body
+
+
+def _payment(doc: Document, mapping: QboMapping, key: str, record: str) -> dict[str, Any]:
+    if doc.fields.get("amount"):
+        total = quantize(to_decimal(doc.fields["amount"], what=f"record {record}: amount"))
+    else:
+        total = quantize(sum((_line_amount(line) for line in doc.lines), Decimal(0)))
+    body: dict[str, Any] = {
+        "CustomerRef": _ref(mapping.resolve("customer", doc.party, record=record)),
+        "TxnDate": doc.date.isoformat(),
+        "TotalAmt": total,
+        "PrivateNote": _with_tag(doc.memo, key),
+    }
+    if doc.fields.get("applies_to"):
+        body["Line"] = [
+            {
+                "Amount": total,
+                "LinkedTxn": [{"TxnId": doc.fields["applies_to"], "TxnType": "Invoice"}],
+            }
+        ]
+    if doc.fields.get("reference"):
+        body["PaymentRefNum"] = doc.fields["reference"]
+    if doc.currency:
+        body["CurrencyRef"] = _ref(doc.currency)
+    return body
+
+
+def _customer(doc: Document, key: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "DisplayName": doc.fields.get("display_name") or doc.party,
+        "Notes": _with_tag(doc.memo, key),
+    }
+    if doc.fields.get("email"):
+        body["PrimaryEmailAddr"] = {"Address": doc.fields["email"]}
+    return body
+
+
+def _item(doc: Document, mapping: QboMapping, record: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "Name": doc.fields.get("name") or doc.party,
+        "Type": doc.fields.get("type", "Service"),
+    }
+    if doc.fields.get("income_account"):
+        account = mapping.resolve("account", doc.fields["income_account"], record=record)
+        body["IncomeAccountRef"] = _ref(account)
+    if doc.fields.get("unit_price"):
+        body["UnitPrice"] = to_decimal(doc.fields["unit_price"], what=f"record {record}: price")
+    return body
+
+
+def render(document: Document, mapping: QboMapping, idempotency_key: str) -> dict[str, Any]:
+    """The QuickBooks entity body for ``document`` (no ``Id`` / ``SyncToken``)."""
+    record = str(document.source)
+    kind = spec_for(document.kind).kind
+    if kind == "time_activity":
+        return _time_activity(document, mapping, idempotency_key, record)
+    if kind in ("invoice", "sales_receipt"):
+        return _sales(document, mapping, idempotency_key, record)
+    if kind == "payment":
+        return _payment(document, mapping, idempotency_key, record)
+    if kind == "customer":
+        return _customer(document, idempotency_key)
+    return _item(document, mapping, record)
+
+
+def ref_from_entity(kind: str, entity: Mapping[str, Any]) -> RemoteRef:
+    """A :class:`RemoteRef` from a QuickBooks entity (``Id``, ``SyncToken``, ``DocNumber``)."""
+    doc_number = entity.get("DocNumber")
+    return RemoteRef(
+        remote_id=str(entity["Id"]),
+        version=None if entity.get("SyncToken") is None else str(entity["SyncToken"]),
+        kind=kind,
+        doc_number=None if doc_number is None else str(doc_number),
+    )
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, Mapping):
+        out.append("{")
+        for i, (k, v) in enumerate(value.items()):
+            if i:
+                out.append(",")
+            out.append(json.dumps(str(k), ensure_ascii=False))
+            out.append(":")
+            _encode(v, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, v in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(v, out)
+        out.append("]")
+    elif isinstance(value, Decimal):
+        out.append(format(value, "f"))
+    elif isinstance(value, float):
+        raise TypeError("floats are not written to QuickBooks; use Decimal")
+    else:
+        out.append(json.dumps(value, ensure_ascii=False))
+
+
+def dumps(value: Any) -> bytes:
+    """JSON bytes with ``Decimal`` written as exact JSON numbers (floats refused)."""
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out).encode("utf-8")
+
+
+def loads(body: bytes | str) -> Any:
+    """Decode a QuickBooks JSON body; numbers with a fraction become ``Decimal``."""
+    return json.loads(body, parse_float=Decimal)
