@@ -9,7 +9,8 @@ Grouped by what a caller does about it::
     │   ├── EmptySelectionError     a selection that matches nothing
     │   ├── AcknowledgementRequired a destructive plan applied without acknowledging it
     │   ├── ConfirmationError       a company confirmation that does not match
-    │   └── SieParseError           a malformed SIE file (file, line number, line)
+    │   ├── SieParseError           a malformed SIE file (file, line number, line)
+    │   └── PluginNotFound          no back end / store registered under that name
     ├── InvalidTransition           an event not allowed from a record's current state
     ├── RecordNotFound              no record with that (company, kind, source id)
     ├── CompanyBusy                 another run holds this company's lock: retry later
