@@ -10,7 +10,10 @@ Grouped by what a caller does about it::
     │   ├── AcknowledgementRequired a destructive plan applied without acknowledging it
     │   ├── ConfirmationError       a company confirmation that does not match
     │   ├── SieParseError           a malformed SIE file (file, line number, line)
-    │   └── PluginNotFound          no back end / store registered under that name
+    │   ├── PluginNotFound          no back end / store registered under that name
+    │   ├── MappingError            customers / items not mapped: all of them at once,
+    │   │                           naming the records; raised before anything is sent
+    │   └── InterchangeError        a malformed repost JSON document (file, document, field)
     ├── InvalidTransition           an event not allowed from a record's current state
     ├── RecordNotFound              no record with that (company, kind, source id)
     ├── CompanyBusy                 another run holds this company's lock: retry later
@@ -50,7 +53,9 @@ __all__ = [
     "DuplicateDocumentError",
     "EmptySelectionError",
     "InputError",
+    "InterchangeError",
     "InvalidTransition",
+    "MappingError",
     "MoneyError",
     "PeriodError",
     "PluginNotFound",
@@ -123,6 +128,19 @@ class SieParseError(InputError):
         super().__init__(f"{where}: {message}{shown}")
 
 
+class MappingError(InputError):
+    """Records need mappings (customer, item, deposit account) that are missing.
+
+    Raised before anything is sent. ``missing`` holds every missing mapping
+    found (each names the records that need it), not just the first.
+    """
+
+    def __init__(self, *, missing: tuple[Any, ...]) -> None:
+        self.missing = missing
+        listed = "; ".join(str(item) for item in missing)
+        super().__init__(f"{len(missing)} missing mapping(s), nothing was sent: {listed}")
+
+
 class PluginNotFound(InputError, LookupError):
     """No back end or store is registered under the name asked for.
 
@@ -135,6 +153,28 @@ class PluginNotFound(InputError, LookupError):
         self.available = available
         listed = ", ".join(available) if available else "none"
         super().__init__(f"no plug-in {name!r} in entry-point group {group!r}; available: {listed}")
+
+
+class InterchangeError(InputError):
+    """A repost interchange (JSON) document is malformed.
+
+    ``source`` names the file, ``document`` the document or entry, ``field`` the field.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        document: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.source = source
+        self.document = document
+        self.field = field
+        where = [part for part in (source, document and f"document {document}") if part]
+        where += [f"field {field!r}"] if field else []
+        super().__init__(f"{': '.join(where)}: {message}" if where else message)
 
 
 class InvalidTransition(SyncStateError):
