@@ -59,7 +59,9 @@ def content_hash(data: Mapping[str, str], on: dt.date, subject: str) -> str:
 def _freeze(
     data: Mapping[str, object] | tuple[tuple[str, str], ...],
 ) -> tuple[tuple[str, str], ...]:
-    items = data.items() if isinstance(data, Mapping) else data
+    if isinstance(data, tuple):
+        return data  # already frozen (read back from a store, or copied from a record)
+    items = data.items()
     out = []
     for name, value in items:
         if isinstance(value, float):

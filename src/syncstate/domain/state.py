@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import uuid
 from collections.abc import Iterable
 
@@ -89,7 +90,12 @@ def idempotency_key(key: RecordKey, generation: int, revision: int) -> str:
     overwrite of an outdated record gets a key of its own).
     """
     name = f"{key.company}\x1f{key.kind}\x1f{key.source_id}\x1f{generation}\x1f{revision}"
-    return str(uuid.uuid5(_KEY_NAMESPACE, name))
+    # a UUID version 5 (RFC 4122), computed directly: this runs once per transition
+    digest = bytearray(hashlib.sha1(_KEY_NAMESPACE.bytes + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @attrs.frozen(kw_only=True)

@@ -31,6 +31,7 @@ __all__ = [
     "encode_event",
     "fields_from_json",
     "fields_to_json",
+    "journal_rows",
     "plan_events",
     "status_from_row",
     "status_to_row",
@@ -145,10 +146,41 @@ def fields_to_json(record: SourceRecord) -> str:
     return json.dumps(dict(record.fields), separators=(",", ":"), ensure_ascii=False)
 
 
-def fields_from_json(text: str) -> dict[str, str]:
-    """Inverse of :func:`fields_to_json`."""
+def fields_from_json(text: str) -> tuple[tuple[str, str], ...]:
+    """Inverse of :func:`fields_to_json`, in the frozen (sorted pairs) form records hold."""
     data: dict[str, str] = json.loads(text)
-    return data
+    return tuple(sorted(data.items()))
+
+
+def journal_rows(entries: Iterable[JournalEntry]) -> list[tuple[Any, ...]]:
+    """Journal entries as rows ``(company, kind, source_id, at, actor, event, from_state,
+    to_state, generation, idempotency_key)``; equal events and times are encoded once."""
+    events: dict[Event, str] = {}
+    times: dict[dt.datetime, str] = {}
+    rows = []
+    for e in entries:
+        text = events.get(e.event)
+        if text is None:
+            text = events[e.event] = encode_event(e.event)
+        at = times.get(e.at)
+        if at is None:
+            at = times[e.at] = e.at.isoformat()
+        key = e.key
+        rows.append(
+            (
+                key.company,
+                key.kind,
+                key.source_id,
+                at,
+                e.actor,
+                text,
+                e.from_state.value,
+                e.to_state.value,
+                e.generation,
+                e.idempotency_key,
+            )
+        )
+    return rows
 
 
 def plan_events(

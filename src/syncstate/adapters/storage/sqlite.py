@@ -23,9 +23,9 @@ from syncstate.adapters.storage.base import (
     STATUS_COLUMNS,
     check_company,
     decode_event,
-    encode_event,
     fields_from_json,
     fields_to_json,
+    journal_rows,
     plan_events,
     status_from_row,
     status_to_row,
@@ -127,15 +127,14 @@ class SQLiteStore:
     def _statuses(
         self, conn: sqlite3.Connection, company: str, keys: Iterable[RecordKey]
     ) -> dict[RecordKey, Status]:
-        by_kind: dict[str, list[str]] = {}
+        by_kind: dict[str, dict[str, RecordKey]] = {}
         for key in keys:
             check_company(company, key)
-            by_kind.setdefault(key.kind, []).append(key.source_id)
+            by_kind.setdefault(key.kind, {})[key.source_id] = key
         out: dict[RecordKey, Status] = {}
         columns = ", ".join(STATUS_COLUMNS)
-        for kind, ids in by_kind.items():
-            unique = sorted(set(ids))
-            for chunk in _chunks(unique):
+        for kind, wanted in by_kind.items():
+            for chunk in _chunks(list(wanted)):
                 marks = ", ".join("?" * len(chunk))
                 rows = conn.execute(
                     f"SELECT source_id, {columns} FROM records "
@@ -143,7 +142,7 @@ class SQLiteStore:
                     (company, kind, *chunk),
                 )
                 for row in rows:
-                    out[RecordKey(company, kind, row[0])] = status_from_row(row[1:])
+                    out[wanted[row[0]]] = status_from_row(row[1:])
         return out
 
     @staticmethod
@@ -273,24 +272,7 @@ class SQLiteStore:
                 for key, status in statuses.items()
             ],
         )
-        conn.executemany(
-            _INSERT_JOURNAL,
-            [
-                (
-                    e.key.company,
-                    e.key.kind,
-                    e.key.source_id,
-                    e.at.isoformat(),
-                    e.actor,
-                    encode_event(e.event),
-                    e.from_state.value,
-                    e.to_state.value,
-                    e.generation,
-                    e.idempotency_key,
-                )
-                for e in entries
-            ],
-        )
+        conn.executemany(_INSERT_JOURNAL, journal_rows(entries))
 
     def ingest(
         self, company: str, records: Iterable[SourceRecord], *, at: dt.datetime, actor: str
