@@ -1,0 +1,519 @@
+"""A shared :class:`~syncstate.ports.StateStore` on PostgreSQL, for many workers.
+
+Install with ``pip install syncstate[postgres]`` (psycopg 3 and psycopg_pool).
+
+* Same protocol, semantics and conformance suite as the SQLite store; the pure
+  planning step (:func:`~syncstate.adapters.storage.base.plan_events`) decides
+  every transition, this module only loads and writes rows.
+* One transaction per operation; parameterised SQL only; bulk writes go
+  through ``COPY`` into a temporary table and one set-based statement (ingest
+  and large ``apply`` calls), small ones through pipelined ``executemany``.
+* Claims select with ``FOR UPDATE SKIP LOCKED`` and write a lease
+  (``lease_until``): N worker processes never receive the same record, and the
+  leases of a worker that died expire and are taken over.
+* :meth:`PostgresStore.company_lock` is a session-level advisory lock per
+  company (the company name hashed to a bigint) for clear + reload.
+* Connections come from a :class:`psycopg_pool.ConnectionPool` (made from a
+  DSN, or supplied by the host) or a host-supplied factory. Connection failures
+  before a commit, serialization failures and deadlocks are retried with
+  tenacity; a connection lost *during* a commit is reported, never retried
+  blindly. The DSN's password never appears in ``repr``, logs or errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from syncstate.adapters.storage.base import (
+    STATUS_COLUMNS,
+    check_company,
+    decode_event,
+    encode_event,
+    fields_from_json,
+    fields_to_json,
+    plan_events,
+    status_from_row,
+    utc,
+)
+from syncstate.adapters.storage.postgres_connections import Connection, PostgresConnections
+from syncstate.adapters.storage.postgres_migrations import (
+    STATE_MIGRATIONS_POSTGRES,
+    migrate_postgres,
+    quote_schema,
+)
+from syncstate.domain.records import RecordKey, SourceRecord
+from syncstate.domain.state import EXPORTABLE, Event, EventKind, ExportState, JournalEntry, Status
+from syncstate.errors import RecordNotFound
+from syncstate.periods import DateRange
+from syncstate.ports import IngestReport, StoredRecord
+
+__all__ = ["PostgresStore"]
+
+
+_BULK = 64  # rows from which writes go through COPY instead of executemany
+_STATUS = ", ".join(STATUS_COLUMNS)
+_RECORD_COLUMNS = f"company, kind, source_id, on_date, subject, fields, hash, {_STATUS}"
+_EXPORTABLE = ", ".join(sorted(f"'{s.value}'" for s in EXPORTABLE))
+#: the rows a claim may take: exportable ones and in-flight ones whose lease ran out
+_CLAIMABLE = (
+    f"(state IN ({_EXPORTABLE}) OR "
+    "(state = 'in_flight' AND (lease_until IS NULL OR lease_until <= %(at)s)))"
+)
+_JOURNAL_COLUMNS = (
+    "company, kind, source_id, at, actor, event, from_state, to_state, generation, idempotency_key"
+)
+_STATUS_TEMP = (
+    'CREATE TEMP TABLE _ss_status (kind TEXT COLLATE "C", source_id TEXT COLLATE "C", '
+    "state TEXT, generation INTEGER, revision INTEGER, remote_id TEXT, remote_version TEXT, "
+    "message TEXT, previous TEXT, worker TEXT, lease_until TIMESTAMPTZ, "
+    "changed_in_flight BOOLEAN) ON COMMIT DROP"
+)
+_INCOMING_TEMP = (
+    'CREATE TEMP TABLE _ss_incoming (kind TEXT COLLATE "C", source_id TEXT COLLATE "C", '
+    'on_date DATE, subject TEXT COLLATE "C", fields TEXT, hash TEXT) ON COMMIT DROP'
+)
+
+
+def _from_db_status(row: Sequence[Any]) -> Status:
+    lease = row[8]
+    return status_from_row(
+        (*row[:8], None if lease is None else lease.astimezone(dt.UTC).isoformat(), row[9])
+    )
+
+
+def _to_db_status(status: Status) -> tuple[Any, ...]:
+    return (
+        status.state.value,
+        status.generation,
+        status.revision,
+        status.remote_id,
+        status.remote_version,
+        status.message,
+        None if status.previous is None else status.previous.value,
+        status.worker,
+        None if status.lease_until is None else utc(status.lease_until),
+        status.changed_in_flight,
+    )
+
+
+def _stored(row: Sequence[Any]) -> StoredRecord:
+    record = SourceRecord(
+        key=RecordKey(row[0], row[1], row[2]),
+        on=row[3],
+        subject=row[4],
+        fields=fields_from_json(row[5]),
+        hash=row[6],
+    )
+    return StoredRecord(record, _from_db_status(row[7:]))
+
+
+class PostgresStore:
+    """State store in a PostgreSQL schema, shared by any number of worker processes.
+
+    Give exactly one of ``dsn`` (the store opens and owns a pool of up to
+    ``max_size`` connections), ``pool`` (a host's open pool, left open on
+    :meth:`close`) or ``connect`` (a host's factory returning a new connection,
+    closed after each operation). Tables live in ``schema``, created on first
+    use together with the migrations. A store is not fork-safe: make one per
+    process.
+    """
+
+    def __init__(
+        self,
+        dsn: str | None = None,
+        *,
+        pool: ConnectionPool[Any] | None = None,
+        connect: Callable[[], Connection] | None = None,
+        schema: str = "syncstate",
+        min_size: int = 1,
+        max_size: int = 4,
+        connect_timeout: float = 10.0,
+        attempts: int = 5,
+    ) -> None:
+        self.schema = schema
+        self._q = quote_schema(schema)
+        self._records = f"{self._q}.records"
+        self._journal = f"{self._q}.journal"
+        self._db = PostgresConnections(
+            dsn,
+            pool=pool,
+            connect=connect,
+            min_size=min_size,
+            max_size=max_size,
+            connect_timeout=connect_timeout,
+            attempts=attempts,
+        )
+        try:
+            self._db.run(
+                "migrate",
+                lambda conn: migrate_postgres(
+                    conn, "state", STATE_MIGRATIONS_POSTGRES, schema=schema
+                ),
+                transaction=False,
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self._db.shown!r}, schema={self.schema!r})"
+
+    def company_lock(self, company: str, *, wait: bool = False) -> AbstractContextManager[None]:
+        """The advisory lock of ``company`` (for clear + reload), as a context manager.
+
+        Raises :class:`~syncstate.errors.CompanyBusy` when another process holds
+        it, unless ``wait=True``. Other companies stay usable meanwhile.
+        """
+        return self._db.company_lock(company, wait=wait)
+
+    # ------------------------------------------------------------------ reads
+
+    def _statuses(
+        self, conn: Connection, company: str, keys: Iterable[RecordKey]
+    ) -> dict[RecordKey, Status]:
+        """Current statuses of ``keys``, locked for this transaction (in key order)."""
+        wanted = set()
+        for key in keys:
+            check_company(company, key)
+            wanted.add((key.kind, key.source_id))
+        if not wanted:
+            return {}
+        kinds, ids = zip(*sorted(wanted), strict=True)
+        rows = conn.execute(
+            f"SELECT kind, source_id, {_STATUS} FROM {self._records} "
+            "WHERE company = %s AND (kind, source_id) IN "
+            "(SELECT k, s FROM unnest(%s::text[], %s::text[]) AS wanted (k, s)) "
+            "ORDER BY kind, source_id FOR UPDATE",
+            (company, list(kinds), list(ids)),
+        )
+        return {RecordKey(company, r[0], r[1]): _from_db_status(r[2:]) for r in rows}
+
+    def get(self, key: RecordKey) -> StoredRecord:
+        """One record with its status."""
+        row = self._db.run(
+            "get",
+            lambda conn: conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM {self._records} "
+                "WHERE company = %s AND kind = %s AND source_id = %s",
+                (key.company, key.kind, key.source_id),
+            ).fetchone(),
+        )
+        if row is None:
+            raise RecordNotFound(record=str(key))
+        return _stored(row)
+
+    def find(
+        self,
+        company: str,
+        *,
+        kinds: Iterable[str] | None = None,
+        date_range: DateRange | None = None,
+        subjects: Iterable[str] | None = None,
+        states: Iterable[ExportState] | None = None,
+        source_ids: Iterable[str] | None = None,
+        after: RecordKey | None = None,
+        limit: int | None = None,
+    ) -> list[StoredRecord]:
+        """Records matching every filter, ordered by (kind, source id)."""
+        where = ["company = %s"]
+        params: list[Any] = [company]
+        for column, values in (
+            ("kind", kinds),
+            ("subject", subjects),
+            ("state", None if states is None else (s.value for s in states)),
+            ("source_id", source_ids),
+        ):
+            if values is not None:
+                where.append(f"{column} = ANY(%s::text[])")
+                params.append(list(values))
+        if date_range is not None:
+            where.append("on_date BETWEEN %s AND %s")
+            params += [date_range.start, date_range.end]
+        if after is not None:
+            where.append("(kind, source_id) > (%s, %s)")
+            params += [after.kind, after.source_id]
+        sql = (
+            f"SELECT {_RECORD_COLUMNS} FROM {self._records} WHERE {' AND '.join(where)} "
+            "ORDER BY kind, source_id"
+        )
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        rows = self._db.run("find", lambda conn: conn.execute(sql, params).fetchall())
+        return [_stored(row) for row in rows]
+
+    def journal(self, key: RecordKey) -> list[JournalEntry]:
+        """The record's journal, oldest first."""
+        where = "WHERE company = %s AND kind = %s AND source_id = %s"
+        params = (key.company, key.kind, key.source_id)
+
+        def read(conn: Connection) -> tuple[bool, list[Any]]:
+            exists = conn.execute(f"SELECT 1 FROM {self._records} {where}", params).fetchone()
+            rows = conn.execute(
+                "SELECT at, actor, event, from_state, to_state, generation, idempotency_key "
+                f"FROM {self._journal} {where} ORDER BY seq",
+                params,
+            ).fetchall()
+            return exists is not None, rows
+
+        exists, rows = self._db.run("journal", read)
+        if not exists:
+            raise RecordNotFound(record=str(key))
+        return [
+            JournalEntry(
+                key=key,
+                at=r[0].astimezone(dt.UTC),
+                actor=r[1],
+                event=decode_event(r[2]),
+                from_state=ExportState(r[3]),
+                to_state=ExportState(r[4]),
+                generation=r[5],
+                idempotency_key=r[6],
+            )
+            for r in rows
+        ]
+
+    def counts(self, company: str) -> dict[ExportState, int]:
+        """Records per state."""
+        rows = self._db.run(
+            "counts",
+            lambda conn: conn.execute(
+                f"SELECT state, count(*) FROM {self._records} WHERE company = %s GROUP BY state",
+                (company,),
+            ).fetchall(),
+        )
+        out = dict.fromkeys(ExportState, 0)
+        for state, count in rows:
+            out[ExportState(state)] = count
+        return out
+
+    def companies(self) -> list[str]:
+        """Companies with records."""
+        rows = self._db.run(
+            "companies",
+            lambda conn: conn.execute(
+                f"SELECT DISTINCT company FROM {self._records} ORDER BY 1"
+            ).fetchall(),
+        )
+        return [r[0] for r in rows]
+
+    # ----------------------------------------------------------------- writes
+
+    def _write_plan(
+        self,
+        conn: Connection,
+        company: str,
+        statuses: dict[RecordKey, Status],
+        entries: list[JournalEntry],
+    ) -> None:
+        status_rows = [(k.kind, k.source_id, *_to_db_status(s)) for k, s in statuses.items()]
+        journal_rows = [
+            (
+                e.key.company,
+                e.key.kind,
+                e.key.source_id,
+                e.at,
+                e.actor,
+                encode_event(e.event),
+                e.from_state.value,
+                e.to_state.value,
+                e.generation,
+                e.idempotency_key,
+            )
+            for e in entries
+        ]
+        with conn.cursor() as cur:
+            if len(status_rows) < _BULK:
+                cur.executemany(
+                    f"UPDATE {self._records} SET "
+                    + ", ".join(f"{c} = %s" for c in STATUS_COLUMNS)
+                    + " WHERE company = %s AND kind = %s AND source_id = %s",
+                    [(*row[2:], company, row[0], row[1]) for row in status_rows],
+                )
+            else:
+                cur.execute(_STATUS_TEMP)
+                with cur.copy("COPY _ss_status FROM STDIN") as copy:
+                    for row in status_rows:
+                        copy.write_row(row)
+                cur.execute(
+                    f"UPDATE {self._records} AS r SET "
+                    + ", ".join(f"{c} = s.{c}" for c in STATUS_COLUMNS)
+                    + " FROM _ss_status AS s WHERE r.company = %s"
+                    " AND r.kind = s.kind AND r.source_id = s.source_id",
+                    (company,),
+                )
+                cur.execute("DROP TABLE _ss_status")
+            if len(journal_rows) < _BULK:
+                marks = ", ".join(["%s"] * 10)
+                cur.executemany(
+                    f"INSERT INTO {self._journal} ({_JOURNAL_COLUMNS}) VALUES ({marks})",
+                    journal_rows,
+                )
+            else:
+                with cur.copy(f"COPY {self._journal} ({_JOURNAL_COLUMNS}) FROM STDIN") as copy:
+                    for row in journal_rows:
+                        copy.write_row(row)
+
+    def ingest(
+        self, company: str, records: Iterable[SourceRecord], *, at: dt.datetime, actor: str
+    ) -> IngestReport:
+        """Add new records and update changed ones, in one transaction (bulk ``COPY``)."""
+        at = utc(at)
+        incoming: dict[RecordKey, SourceRecord] = {}
+        for record in records:
+            check_company(company, record.key)
+            incoming[record.key] = record
+        ordered = sorted(incoming.values(), key=lambda r: r.key)
+        join = (
+            "FROM _ss_incoming AS i WHERE r.company = %s AND r.kind = i.kind "
+            "AND r.source_id = i.source_id AND r.hash <> i.hash"
+        )
+
+        def write(conn: Connection) -> IngestReport:
+            with conn.cursor() as cur:
+                cur.execute(_INCOMING_TEMP)
+                with cur.copy("COPY _ss_incoming FROM STDIN") as copy:
+                    for r in ordered:
+                        copy.write_row(
+                            (
+                                r.key.kind,
+                                r.key.source_id,
+                                r.on,
+                                r.subject,
+                                fields_to_json(r),
+                                r.hash,
+                            )
+                        )
+                cur.execute(
+                    f"INSERT INTO {self._records} "
+                    "(company, kind, source_id, on_date, subject, fields, hash) "
+                    "SELECT %s, kind, source_id, on_date, subject, fields, hash "
+                    "FROM _ss_incoming ORDER BY kind, source_id "
+                    "ON CONFLICT (company, kind, source_id) DO NOTHING",
+                    (company,),
+                )
+                added = cur.rowcount
+                rows = cur.execute(
+                    f"SELECT r.kind, r.source_id, {', '.join('r.' + c for c in STATUS_COLUMNS)} "
+                    f"FROM {self._records} AS r, _ss_incoming AS i WHERE r.company = %s "
+                    "AND r.kind = i.kind AND r.source_id = i.source_id AND r.hash <> i.hash "
+                    "ORDER BY r.kind, r.source_id FOR UPDATE OF r",
+                    (company,),
+                ).fetchall()
+                before = {RecordKey(company, r[0], r[1]): _from_db_status(r[2:]) for r in rows}
+                outdated: tuple[RecordKey, ...] = ()
+                if before:
+                    cur.execute(
+                        f"UPDATE {self._records} AS r SET on_date = i.on_date, "
+                        f"subject = i.subject, fields = i.fields, hash = i.hash {join}",
+                        (company,),
+                    )
+                    event = Event.of(EventKind.SOURCE_CHANGED, "source changed")
+                    statuses, entries = plan_events(
+                        company, before, [(k, event) for k in sorted(before)], at=at, actor=actor
+                    )
+                    self._write_plan(conn, company, statuses, entries)
+                    outdated = tuple(
+                        key
+                        for key, status in statuses.items()
+                        if status.state is ExportState.OUTDATED
+                        and before[key].state is not ExportState.OUTDATED
+                    )
+                cur.execute("DROP TABLE _ss_incoming")
+            return IngestReport(
+                added=added,
+                changed=len(before),
+                unchanged=len(ordered) - added - len(before),
+                outdated=outdated,
+            )
+
+        return self._db.run("ingest", write)
+
+    def apply(
+        self,
+        company: str,
+        events: Iterable[tuple[RecordKey, Event]],
+        *,
+        at: dt.datetime,
+        actor: str,
+    ) -> list[JournalEntry]:
+        """Apply events atomically: all of them or none."""
+        at = utc(at)
+        batch = list(events)
+
+        def write(conn: Connection) -> list[JournalEntry]:
+            before = self._statuses(conn, company, (key for key, _ in batch))
+            statuses, entries = plan_events(company, before, batch, at=at, actor=actor)
+            self._write_plan(conn, company, statuses, entries)
+            return entries
+
+        return self._db.run("apply", write)
+
+    def claim(
+        self,
+        company: str,
+        *,
+        worker: str,
+        lease_until: dt.datetime,
+        at: dt.datetime,
+        actor: str,
+        kinds: Iterable[str] | None = None,
+        keys: Iterable[RecordKey] | None = None,
+        limit: int = 100,
+    ) -> list[StoredRecord]:
+        """Claim up to ``limit`` exportable records (or expired leases), atomically.
+
+        Rows locked by a concurrent claim are skipped (``SKIP LOCKED``), so
+        workers never wait for each other and never receive the same record.
+        """
+        at = utc(at)
+        lease = utc(lease_until)
+        where = ["company = %(company)s", _CLAIMABLE]
+        params: dict[str, Any] = {"company": company, "at": at, "limit": limit}
+        if kinds is not None:
+            where.append("kind = ANY(%(kinds)s::text[])")
+            params["kinds"] = list(kinds)
+        if keys is not None:
+            wanted = sorted(set(keys))
+            for key in wanted:
+                check_company(company, key)
+            where.append(
+                "(kind, source_id) IN (SELECT k, s FROM "
+                "unnest(%(wkinds)s::text[], %(wids)s::text[]) AS wanted (k, s))"
+            )
+            params["wkinds"] = [k.kind for k in wanted]
+            params["wids"] = [k.source_id for k in wanted]
+        sql = (
+            f"SELECT {_RECORD_COLUMNS} FROM {self._records} WHERE {' AND '.join(where)} "
+            "ORDER BY kind, source_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+        )
+
+        def write(conn: Connection) -> list[StoredRecord]:
+            stored = [_stored(row) for row in conn.execute(sql, params).fetchall()]
+            event = Event.claim(worker=worker, lease_until=lease)
+            statuses, entries = plan_events(
+                company,
+                {s.key: s.status for s in stored},
+                [(s.key, event) for s in stored],
+                at=at,
+                actor=actor,
+            )
+            self._write_plan(conn, company, statuses, entries)
+            return [StoredRecord(s.record, statuses[s.key]) for s in stored]
+
+        return self._db.run("claim", write)
+
+    def close(self) -> None:
+        """Close the pool this store opened (a host's pool or factory is left alone)."""
+        self._db.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
