@@ -1,0 +1,485 @@
+"""The exactly-once export engine: claim → key → send → confirm.
+
+:func:`export_records` exports the exportable records of one company:
+
+1. **Select** (kinds, date range, subjects, keys) the records that are
+   ``not_exported``, ``failed``, ``outdated``, or ``in_flight`` with an expired
+   lease (*ambiguous*: an earlier run may have sent them before it died).
+2. **Claim** them page by page (``in_flight`` with a lease, one transaction a
+   page). The idempotency key of each attempt comes from the record's export
+   generation and revision, so it is fixed before any retry.
+3. **Send** on a bounded thread pool (``concurrency`` per company), in batches
+   where the back end declares ``BATCH``; see :mod:`syncstate.services.sending`
+   for lookups of ambiguous records, retries, overwrites and stale versions.
+4. **Confirm**: outcomes are written in batches (many events per transaction):
+   ``succeed`` with remote id and version, ``fail`` with the message,
+   ``release`` for records never sent. Records that may exist remotely stay
+   ``in_flight``; the next run looks them up by key instead of sending twice.
+
+A crash anywhere leaves every record either untouched, claimed (looked up
+after its lease), or confirmed: never sent twice, never lost. Cancellation (a
+``cancel`` event or Ctrl-C) releases what was not sent yet.
+
+:func:`unexport` is the reverse export: it deletes or voids the remote document
+where the back end can, and returns the record to ``not_exported``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+
+from syncstate.domain.records import RecordKey
+from syncstate.domain.state import EXPORTABLE, Event, EventKind, ExportState
+from syncstate.errors import (
+    InputError,
+    InvalidTransition,
+    RecordNotFound,
+    RemoteNotFound,
+    SyncStateError,
+    TransientBackendError,
+    UnsupportedCapability,
+)
+from syncstate.periods import DateRange
+from syncstate.ports import (
+    AccountingBackend,
+    Capability,
+    Clock,
+    Progress,
+    RemoteRef,
+    StateStore,
+    StoredRecord,
+    SystemClock,
+)
+from syncstate.services.export_report import ExportOptions, ExportReport, UnexportReport
+from syncstate.services.pacing import Pacer, ThrottleGate
+from syncstate.services.rendering import Renderer, default_renderers, render
+from syncstate.services.retry import RetryPolicy, retrying
+from syncstate.services.sending import Item, Outcome, RecordOutcome, Sender
+
+__all__ = ["ExportOptions", "ExportReport", "UnexportReport", "export_records", "unexport"]
+
+log = logging.getLogger(__name__)
+
+_SELECTABLE = frozenset(EXPORTABLE | {ExportState.IN_FLIGHT})
+
+
+class _Silent:
+    """A :class:`~syncstate.ports.Progress` that shows nothing."""
+
+    def start(self, total: int, label: str) -> None:
+        """Ignored."""
+
+    def advance(self, n: int = 1, *, outcome: str = "") -> None:
+        """Ignored."""
+
+    def note(self, message: str) -> None:
+        """Ignored."""
+
+    def finish(self) -> None:
+        """Ignored."""
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _select(
+    store: StateStore,
+    company: str,
+    *,
+    kinds: Sequence[str],
+    date_range: DateRange | None,
+    subjects: Iterable[str] | None,
+    keys: Iterable[RecordKey] | None,
+) -> list[StoredRecord]:
+    subject_list = None if subjects is None else list(subjects)
+    if keys is None:
+        return store.find(
+            company, kinds=kinds, date_range=date_range, subjects=subject_list, states=_SELECTABLE
+        )
+    by_kind: dict[str, set[str]] = {}
+    for key in keys:
+        if key.company != company:
+            raise InputError(f"record {key} does not belong to company {company!r}")
+        if key.kind not in kinds:
+            raise InputError(f"record {key}: no renderer for kind {key.kind!r}")
+        by_kind.setdefault(key.kind, set()).add(key.source_id)
+    found: list[StoredRecord] = []
+    for kind, ids in sorted(by_kind.items()):
+        found += store.find(
+            company,
+            kinds=[kind],
+            source_ids=sorted(ids),
+            date_range=date_range,
+            subjects=subject_list,
+            states=_SELECTABLE,
+        )
+    return found
+
+
+class _Run:
+    """The state of one export run, driven from the calling thread."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        backend: AccountingBackend,
+        company: str,
+        *,
+        actor: str,
+        clock: Clock,
+        progress: Progress,
+        options: ExportOptions,
+        renderers: dict[str, Renderer],
+        cancel: threading.Event,
+    ) -> None:
+        self.store, self.backend, self.company = store, backend, company
+        self.actor, self.clock, self.progress, self.options = actor, clock, progress, options
+        self.renderers = renderers
+        self.cancel = cancel
+        self.worker = options.worker or _worker_name()
+        self.notes: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.sender = Sender(
+            backend,
+            company,
+            policy=options.retry,
+            gate=ThrottleGate(sleep=options.sleep),
+            pacer=Pacer(options.requests_per_minute, sleep=options.sleep),
+            sleep=options.sleep,
+            cancelled=cancel,
+            notify=self.notes.put,
+            seed=options.seed,
+        )
+        self.batching = (
+            options.use_batch and Capability.BATCH in backend.capabilities and backend.max_batch > 1
+        )
+        self.outcomes: list[RecordOutcome] = []
+        self.unwritten: list[RecordOutcome] = []
+        self.last_flush = time.monotonic()
+
+    # ----------------------------------------------------------- outcomes
+
+    def record(self, outcomes: Iterable[RecordOutcome]) -> None:
+        for outcome in outcomes:
+            self.outcomes.append(outcome)
+            self.unwritten.append(outcome)
+            self.progress.advance(1, outcome=outcome.outcome.value)
+        while True:
+            try:
+                self.progress.note(self.notes.get_nowait())
+            except queue.Empty:
+                break
+
+    @staticmethod
+    def _event(outcome: RecordOutcome) -> Event | None:
+        if outcome.outcome in (Outcome.EXPORTED, Outcome.UPDATED) and outcome.remote_id:
+            return Event.succeed(outcome.remote_id, outcome.version)
+        if outcome.outcome is Outcome.FAILED:
+            return Event.fail(outcome.message or "failed")
+        if outcome.outcome is Outcome.RELEASED:
+            return Event.of(EventKind.RELEASE, outcome.message or "not sent")
+        return None  # pending and skipped records stay as they are
+
+    def flush(self, *, force: bool = False) -> None:
+        """Write unwritten outcomes, many per transaction."""
+        due = time.monotonic() - self.last_flush >= self.options.flush_interval
+        if not self.unwritten or not (
+            force or due or len(self.unwritten) >= self.options.flush_size
+        ):
+            return
+        batch, self.unwritten = self.unwritten, []
+        self.last_flush = time.monotonic()
+        events = [(o.key, e) for o in batch if (e := self._event(o)) is not None]
+        if not events:
+            return
+        try:
+            self.store.apply(self.company, events, at=self.clock.now(), actor=self.actor)
+        except (InvalidTransition, RecordNotFound):
+            # Someone else changed a record meanwhile: write the others one by one.
+            for key, event in events:
+                try:
+                    self.store.apply(
+                        self.company, [(key, event)], at=self.clock.now(), actor=self.actor
+                    )
+                except (InvalidTransition, RecordNotFound) as exc:
+                    log.warning("outcome of %s not recorded: %s", key, exc)
+                    self.notes.put(f"outcome of {key} not recorded: {exc}")
+
+    # -------------------------------------------------------------- units
+
+    def stage(self, claimed: Sequence[StoredRecord], ambiguous: set[RecordKey]) -> list[list[Item]]:
+        """Render claimed records into units of work (a batch, or a single item)."""
+        fresh: list[Item] = []
+        units: list[list[Item]] = []
+        failures: list[RecordOutcome] = []
+        for stored in claimed:
+            key = stored.status.key_for(stored.key)
+            try:
+                document = render(stored, self.renderers)
+            except SyncStateError as exc:
+                failures.append(
+                    RecordOutcome(
+                        key=stored.key,
+                        outcome=Outcome.FAILED,
+                        idempotency_key=key,
+                        message=str(exc),
+                    )
+                )
+                continue
+            item = Item(
+                stored=stored, document=document, key=key, ambiguous=stored.key in ambiguous
+            )
+            if self.batching and not item.ambiguous and item.ref is None:
+                fresh.append(item)
+            else:
+                units.append([item])
+        size = self.backend.max_batch if self.batching else 1
+        units += [fresh[i : i + size] for i in range(0, len(fresh), size)]
+        self.record(failures)
+        return units
+
+    def run_unit(self, unit: list[Item]) -> list[RecordOutcome]:
+        """Send one unit (on a worker thread)."""
+        if len(unit) > 1 or (self.batching and unit[0].ref is None and not unit[0].ambiguous):
+            return self.sender.send_batch(unit)
+        return [self.sender.send(unit[0])]
+
+    # --------------------------------------------------------------- loop
+
+    def execute(self, selected: list[StoredRecord]) -> None:
+        now = self.clock.now()
+        todo: list[StoredRecord] = []
+        skipped: list[RecordOutcome] = []
+        ambiguous: set[RecordKey] = set()
+        for stored in selected:
+            status = stored.status
+            if status.state is ExportState.IN_FLIGHT:
+                if status.lease_until is not None and status.lease_until > now:
+                    skipped.append(
+                        RecordOutcome(
+                            key=stored.key,
+                            outcome=Outcome.SKIPPED,
+                            idempotency_key=status.key_for(stored.key),
+                            message=f"held by {status.worker or 'another worker'} until "
+                            f"{status.lease_until.isoformat()}",
+                        )
+                    )
+                    continue
+                ambiguous.add(stored.key)
+            todo.append(stored)
+        self.record(skipped)
+        page = max(
+            self.options.claim_size,
+            self.options.concurrency * (self.backend.max_batch or 1) if self.batching else 0,
+        )
+        high_water = self.options.concurrency * 2
+        running: dict[cf.Future[list[RecordOutcome]], list[Item]] = {}
+        position = 0
+        with cf.ThreadPoolExecutor(
+            max_workers=self.options.concurrency, thread_name_prefix="syncstate-export"
+        ) as pool:
+            try:
+                while True:
+                    while (
+                        position < len(todo)
+                        and len(running) < high_water
+                        and not self.cancel.is_set()
+                    ):
+                        chunk = todo[position : position + page]
+                        position += len(chunk)
+                        self._claim_and_submit(pool, chunk, ambiguous, running)
+                    if not running:
+                        break
+                    done, _ = cf.wait(running, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                    for future in done:
+                        running.pop(future)
+                        self.record(future.result())
+                    self.flush()
+            except BaseException:
+                # Ctrl-C or a bug: stop sending, let workers release what they hold.
+                self.cancel.set()
+                for future in cf.as_completed(running):
+                    try:
+                        self.record(future.result())
+                    except Exception:
+                        log.exception("export worker failed; its records stay in flight")
+                self.flush(force=True)
+                raise
+        self.flush(force=True)
+
+    def _claim_and_submit(
+        self,
+        pool: cf.ThreadPoolExecutor,
+        chunk: list[StoredRecord],
+        ambiguous: set[RecordKey],
+        running: dict[cf.Future[list[RecordOutcome]], list[Item]],
+    ) -> None:
+        now = self.clock.now()
+        claimed = self.store.claim(
+            self.company,
+            worker=self.worker,
+            lease_until=now + self.options.lease,
+            at=now,
+            actor=self.actor,
+            keys=[s.key for s in chunk],
+            limit=len(chunk),
+        )
+        got = {s.key for s in claimed}
+        self.record(
+            RecordOutcome(key=s.key, outcome=Outcome.SKIPPED, message="claimed by another worker")
+            for s in chunk
+            if s.key not in got
+        )
+        for unit in self.stage(claimed, ambiguous):
+            running[pool.submit(self.run_unit, unit)] = unit
+
+
+def export_records(
+    store: StateStore,
+    backend: AccountingBackend,
+    company: str,
+    *,
+    kinds: Iterable[str] | None = None,
+    date_range: DateRange | None = None,
+    subjects: Iterable[str] | None = None,
+    keys: Iterable[RecordKey] | None = None,
+    actor: str = "syncstate",
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+    options: ExportOptions | None = None,
+) -> ExportReport:
+    """Export the exportable records of ``company`` to ``backend``, exactly once.
+
+    ``kinds`` defaults to every kind with a renderer; ``date_range``,
+    ``subjects`` (employees, clients) and ``keys`` narrow the selection.
+    Returns an :class:`ExportReport`; raises
+    :class:`~syncstate.errors.AuthenticationError` (after releasing what was
+    not sent) if the back end refuses the credentials, and re-raises
+    ``KeyboardInterrupt`` after a clean stop.
+    """
+    opts = options or ExportOptions()
+    if Capability.CREATE not in backend.capabilities:
+        raise UnsupportedCapability(f"back end {backend.name} cannot create documents")
+    renderers = {**default_renderers(), **opts.renderers}
+    kind_list = sorted(renderers) if kinds is None else sorted(set(kinds))
+    for kind in kind_list:
+        if kind not in renderers:
+            known = ", ".join(sorted(renderers))
+            raise InputError(f"no renderer for record kind {kind!r} (known: {known})")
+    started = time.monotonic()
+    progress = progress or _Silent()
+    selected = _select(
+        store, company, kinds=kind_list, date_range=date_range, subjects=subjects, keys=keys
+    )
+    run = _Run(
+        store,
+        backend,
+        company,
+        actor=actor,
+        clock=clock or SystemClock(),
+        progress=progress,
+        options=opts,
+        renderers=renderers,
+        cancel=opts.cancel or threading.Event(),
+    )
+    progress.start(len(selected), f"export {company} to {backend.name}")
+    try:
+        run.execute(selected)
+    finally:
+        progress.finish()
+    if run.sender.fatal is not None:
+        raise run.sender.fatal
+    return ExportReport(
+        company=company,
+        backend=backend.name,
+        outcomes=tuple(run.outcomes),
+        retries=run.sender.retries,
+        duration=time.monotonic() - started,
+        cancelled=run.cancel.is_set(),
+    )
+
+
+def unexport(
+    store: StateStore,
+    backend: AccountingBackend,
+    company: str,
+    keys: Iterable[RecordKey],
+    *,
+    actor: str = "syncstate",
+    clock: Clock | None = None,
+    reason: str = "unexported: remote document removed",
+    renderers: dict[str, Renderer] | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> UnexportReport:
+    """Delete or void the remote documents of ``keys`` and make the records exportable.
+
+    Needs the back end's ``DELETE`` or ``VOID`` capability, otherwise raises
+    :class:`~syncstate.errors.UnsupportedCapability` before anything happens
+    (use a reset to make records exportable without touching the back end).
+    Every record must be ``exported`` or ``outdated``. A document already gone
+    remotely counts as removed, so a run interrupted half-way can be repeated.
+    """
+    caps = backend.capabilities
+    if Capability.DELETE not in caps and Capability.VOID not in caps:
+        raise UnsupportedCapability(
+            f"back end {backend.name} cannot delete or void documents, so records cannot be "
+            "unexported there; use a reset to make them exportable again (the remote "
+            "documents then stay where they are)"
+        )
+    clock = clock or SystemClock()
+    table = {**default_renderers(), **(renderers or {})}
+    targets: list[tuple[StoredRecord, RemoteRef]] = []
+    for key in dict.fromkeys(keys):
+        if key.company != company:
+            raise InputError(f"record {key} does not belong to company {company!r}")
+        stored = store.get(key)
+        status = stored.status
+        if status.state not in (ExportState.EXPORTED, ExportState.OUTDATED) or not status.remote_id:
+            raise InvalidTransition(
+                record=str(key),
+                state=status.state.value,
+                event=EventKind.UNEXPORT.value,
+                detail="only exported or outdated records can be unexported",
+            )
+        kind = render(stored, table).kind
+        targets.append(
+            (
+                stored,
+                RemoteRef(remote_id=status.remote_id, version=status.remote_version, kind=kind),
+            )
+        )
+    done: list[RecordKey] = []
+    failed: list[tuple[RecordKey, str]] = []
+    policy = retry or RetryPolicy()
+    for stored, ref in targets:
+        try:
+            for attempt in retrying(policy, sleep=sleep):
+                with attempt:
+                    try:
+                        backend.delete(company, ref)
+                    except RemoteNotFound:
+                        log.info(
+                            "remote document %s of %s was already gone", ref.remote_id, stored.key
+                        )
+            done.append(stored.key)
+        except (TransientBackendError, SyncStateError) as exc:
+            failed.append((stored.key, str(exc)))
+    if done:
+        store.apply(
+            company,
+            [(key, Event.of(EventKind.UNEXPORT, reason)) for key in done],
+            at=clock.now(),
+            actor=actor,
+        )
+    return UnexportReport(
+        company=company, backend=backend.name, unexported=tuple(done), failed=tuple(failed)
+    )

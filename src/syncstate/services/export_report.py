@@ -1,0 +1,191 @@
+"""What an export run is told (:class:`ExportOptions`) and what it reports.
+
+:class:`ExportReport` holds one :class:`~syncstate.services.sending.RecordOutcome`
+per selected record plus the totals a caller shows; :meth:`ExportReport.to_records`
+gives plain rows for JSON output and sync result views.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from syncstate.domain.records import RecordKey
+from syncstate.errors import InputError
+from syncstate.services.rendering import Renderer
+from syncstate.services.retry import RetryPolicy
+from syncstate.services.sending import Outcome, RecordOutcome
+
+__all__ = ["ExportOptions", "ExportReport", "UnexportReport"]
+
+
+def _at_least_one(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise InputError(f"export options: {attribute.name} must be at least 1, got {value}")
+
+
+def _freeze_renderers(value: Mapping[str, Renderer]) -> Mapping[str, Renderer]:
+    return dict(value)
+
+
+@attrs.frozen(kw_only=True)
+class ExportOptions:
+    """How an export run behaves. Every field has a sensible default.
+
+    * ``concurrency``: requests in flight at once for the company (QuickBooks
+      allows 10 per app and company).
+    * ``lease``: how long claimed records stay reserved for this run; a record
+      whose lease ran out is *ambiguous* and is looked up before it is resent.
+    * ``retry``: back-off and attempt limits (:class:`RetryPolicy`).
+    * ``use_batch``: use ``create_batch`` when the back end declares ``BATCH``.
+    * ``requests_per_minute``: pace requests to the back end's documented
+      limit (``None``: no pacing; rely on 429 and ``Retry-After``).
+    * ``renderers``: renderers by record kind, merged over the defaults.
+    * ``worker``: the name claims are made under (default: host, pid, random).
+    * ``claim_size`` / ``flush_size`` / ``flush_interval``: records claimed per
+      store transaction, and outcomes written per transaction / at least every
+      ``flush_interval`` seconds.
+    * ``cancel``: an event another thread sets to stop the run cleanly.
+    * ``sleep`` / ``seed``: injected for tests (no real pauses, fixed jitter).
+    """
+
+    concurrency: int = attrs.field(default=10, validator=_at_least_one)
+    lease: dt.timedelta = dt.timedelta(minutes=10)
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    use_batch: bool = True
+    requests_per_minute: float | None = None
+    renderers: Mapping[str, Renderer] = attrs.field(factory=dict, converter=_freeze_renderers)
+    worker: str = ""
+    claim_size: int = attrs.field(default=100, validator=_at_least_one)
+    flush_size: int = attrs.field(default=200, validator=_at_least_one)
+    flush_interval: float = 0.5
+    cancel: threading.Event | None = attrs.field(default=None, eq=False)
+    sleep: Callable[[float], None] = attrs.field(default=time.sleep, eq=False)
+    seed: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.lease <= dt.timedelta(0):
+            raise InputError(f"export options: lease must be positive, got {self.lease}")
+
+
+def _keys(outcomes: tuple[RecordOutcome, ...], *wanted: Outcome) -> tuple[RecordKey, ...]:
+    return tuple(o.key for o in outcomes if o.outcome in wanted)
+
+
+@attrs.frozen(kw_only=True)
+class ExportReport:
+    """The result of :func:`~syncstate.services.export.export_records`."""
+
+    company: str
+    backend: str
+    outcomes: tuple[RecordOutcome, ...]
+    retries: int = 0
+    duration: float = 0.0
+    cancelled: bool = False
+
+    def _count(self, outcome: Outcome) -> int:
+        return sum(1 for o in self.outcomes if o.outcome is outcome)
+
+    @property
+    def exported(self) -> int:
+        """Records created remotely (or found by their key) and linked."""
+        return self._count(Outcome.EXPORTED)
+
+    @property
+    def updated(self) -> int:
+        """Existing remote documents overwritten."""
+        return self._count(Outcome.UPDATED)
+
+    @property
+    def failed(self) -> tuple[tuple[RecordKey, str], ...]:
+        """Rejected records with the back end's (or renderer's) message."""
+        return tuple((o.key, o.message) for o in self.outcomes if o.outcome is Outcome.FAILED)
+
+    @property
+    def pending(self) -> tuple[tuple[RecordKey, str], ...]:
+        """Records left in flight because they may exist remotely, with the reason."""
+        return tuple((o.key, o.message) for o in self.outcomes if o.outcome is Outcome.PENDING)
+
+    @property
+    def released(self) -> int:
+        """Records claimed but never sent (cancelled, throttled out): exportable again."""
+        return self._count(Outcome.RELEASED)
+
+    @property
+    def skipped(self) -> int:
+        """Selected records another worker holds (its lease has not run out)."""
+        return self._count(Outcome.SKIPPED)
+
+    @property
+    def exported_keys(self) -> tuple[RecordKey, ...]:
+        """Keys of records exported or updated in this run."""
+        return _keys(self.outcomes, Outcome.EXPORTED, Outcome.UPDATED)
+
+    @property
+    def total(self) -> int:
+        """Records the run selected."""
+        return len(self.outcomes)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed, nothing is pending and the run was not cancelled."""
+        return not (self.failed or self.pending or self.cancelled or self.released)
+
+    def summary(self) -> dict[str, Any]:
+        """Totals as plain data."""
+        return {
+            "company": self.company,
+            "backend": self.backend,
+            "selected": self.total,
+            "exported": self.exported,
+            "updated": self.updated,
+            "failed": len(self.failed),
+            "pending": len(self.pending),
+            "released": self.released,
+            "skipped": self.skipped,
+            "retries": self.retries,
+            "duration": round(self.duration, 3),
+            "cancelled": self.cancelled,
+        }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per record: key, outcome, remote id and version, message."""
+        return [
+            {
+                "company": o.key.company,
+                "kind": o.key.kind,
+                "source_id": o.key.source_id,
+                "outcome": o.outcome.value,
+                "remote_id": o.remote_id,
+                "version": o.version,
+                "idempotency_key": o.idempotency_key,
+                "retries": o.retries,
+                "message": o.message,
+            }
+            for o in self.outcomes
+        ]
+
+
+@attrs.frozen(kw_only=True)
+class UnexportReport:
+    """The result of :func:`~syncstate.services.export.unexport`."""
+
+    company: str
+    backend: str
+    unexported: tuple[RecordKey, ...]
+    failed: tuple[tuple[RecordKey, str], ...] = ()
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per record."""
+        rows: list[dict[str, Any]] = [
+            {"record": str(key), "outcome": "unexported", "message": ""} for key in self.unexported
+        ]
+        rows += [
+            {"record": str(key), "outcome": "failed", "message": msg} for key, msg in self.failed
+        ]
+        return rows

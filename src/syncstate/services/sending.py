@@ -1,0 +1,356 @@
+"""Send claimed records to a back end: one worker's part of an export run.
+
+The engine (:mod:`syncstate.services.export`) claims records, renders them and
+hands :class:`Item` s to a :class:`Sender` on a worker thread. The sender talks
+to the back end and returns one :class:`RecordOutcome` per item; it never
+touches the store (the engine writes outcomes in batches).
+
+For every item, in order:
+
+1. **Ambiguous?** An item may already exist remotely (its lease expired while
+   in flight, or an earlier attempt timed out). If the back end declares
+   ``LOOKUP_BY_KEY`` the sender asks for the idempotency key and links what it
+   finds; if it only declares ``REPLAYS_KEY`` it sends again with the same key;
+   with neither it sends nothing and reports that an operator must decide.
+2. **Send** (``create``, ``update`` for an overwrite, or ``create_batch``),
+   after the shared throttle gate and pacer allow it.
+3. **Retry** transient errors with the policy of :mod:`syncstate.services.retry`
+   (same key every time). A stale version on an overwrite is refetched by
+   looking the document up and retried once. A duplicate that names the
+   existing document is linked to it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import threading
+from collections.abc import Callable, Sequence
+
+import attrs
+import tenacity
+
+from syncstate.domain.records import RecordKey
+from syncstate.domain.state import idempotency_key
+from syncstate.errors import (
+    AmbiguousOutcome,
+    AuthenticationError,
+    BackendError,
+    DuplicateDocumentError,
+    StaleVersionError,
+    SyncStateError,
+    ThrottledError,
+    TransientBackendError,
+)
+from syncstate.ports import AccountingBackend, Capability, Document, RemoteRef, StoredRecord
+from syncstate.services.pacing import Pacer, ThrottleGate
+from syncstate.services.retry import RetryPolicy, retrying, should_retry
+
+__all__ = ["Item", "Outcome", "RecordOutcome", "Sender"]
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(enum.Enum):
+    """What became of one record in an export run."""
+
+    EXPORTED = "exported"  #: created (or found by its key) and linked
+    UPDATED = "updated"  #: an existing remote document was overwritten
+    FAILED = "failed"  #: the back end (or the renderer) rejected it; message kept
+    RELEASED = "released"  #: claimed but never sent (cancelled); exportable again
+    PENDING = "pending"  #: may exist remotely; stays in flight for a lookup or an operator
+    SKIPPED = "skipped"  #: selected but held by another worker's lease
+
+
+@attrs.frozen(kw_only=True)
+class RecordOutcome:
+    """One record's outcome, with the remote link or the message."""
+
+    key: RecordKey
+    outcome: Outcome
+    idempotency_key: str = ""
+    remote_id: str | None = None
+    version: str | None = None
+    message: str = ""
+    retries: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class Item:
+    """A claimed, rendered record ready to send."""
+
+    stored: StoredRecord
+    document: Document
+    key: str
+    ambiguous: bool = False
+
+    @property
+    def ref(self) -> RemoteRef | None:
+        """The existing remote document an overwrite updates, if any."""
+        status = self.stored.status
+        if status.remote_id is None:
+            return None
+        return RemoteRef(
+            remote_id=status.remote_id, version=status.remote_version, kind=self.document.kind
+        )
+
+
+class Cancelled(SyncStateError):
+    """The run was cancelled before this request went out."""
+
+
+class NeedsOperator(SyncStateError):
+    """An ambiguous record the back end can neither look up nor replay."""
+
+
+@attrs.define
+class _Attempt:
+    """Mutable per-item bookkeeping while it is being sent."""
+
+    item: Item
+    ambiguous: bool
+    retries: int = 0
+    linked: bool = False
+
+
+class Sender:
+    """Sends items for one company; safe to share between worker threads."""
+
+    def __init__(
+        self,
+        backend: AccountingBackend,
+        company: str,
+        *,
+        policy: RetryPolicy,
+        gate: ThrottleGate,
+        pacer: Pacer,
+        sleep: Callable[[float], None],
+        cancelled: threading.Event,
+        notify: Callable[[str], None],
+        seed: int | None = None,
+    ) -> None:
+        self.backend = backend
+        self.company = company
+        self.policy = policy
+        self.gate = gate
+        self.pacer = pacer
+        self.sleep = sleep
+        self.cancelled = cancelled
+        self.notify = notify
+        self._caps = backend.capabilities
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        #: set when the back end refused our credentials: the run stops
+        self.fatal: AuthenticationError | None = None
+        #: retries made so far by every worker (batch retries included)
+        self.retries = 0
+
+    def __repr__(self) -> str:
+        return f"Sender(backend={self.backend.name!r}, company={self.company!r})"
+
+    # ------------------------------------------------------------ plumbing
+
+    def _request(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled("export cancelled")
+        self.gate.wait()
+        self.pacer.acquire()
+
+    def _loop(
+        self, attempt: _Attempt | None, predicate: Callable[[BaseException], bool] = should_retry
+    ) -> tenacity.Retrying:
+        with self._rng_lock:
+            rng = random.Random(self._rng.random())
+
+        def on_retry(number: int, error: BaseException, delay: float) -> None:
+            if attempt is not None:
+                attempt.retries += 1
+            with self._rng_lock:
+                self.retries += 1
+            if isinstance(error, ThrottledError):
+                self.gate.close_for(delay)
+            what = attempt.item.stored.key if attempt is not None else "batch"
+            message = f"retry {number} for {what} in {delay:.1f}s: {error}"
+            log.info(message)
+            self.notify(message)
+
+        return retrying(
+            self.policy,
+            sleep=self.sleep,
+            on_retry=on_retry,
+            rng=rng,
+            give_up=self.cancelled.is_set,
+            predicate=predicate,
+        )
+
+    def _outcome(self, attempt: _Attempt, outcome: Outcome, **kw: object) -> RecordOutcome:
+        return RecordOutcome(
+            key=attempt.item.stored.key,
+            outcome=outcome,
+            idempotency_key=attempt.item.key,
+            retries=attempt.retries,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    def _linked(self, attempt: _Attempt, ref: RemoteRef, message: str = "") -> RecordOutcome:
+        outcome = Outcome.UPDATED if attempt.item.ref is not None else Outcome.EXPORTED
+        return self._outcome(
+            attempt, outcome, remote_id=ref.remote_id, version=ref.version, message=message
+        )
+
+    def _unsent(self, attempt: _Attempt, error: BaseException) -> RecordOutcome:
+        """Not confirmed: release it if it never left, keep it in flight if it may have."""
+        if attempt.ambiguous:
+            hint = "it stays in flight; the next run looks it up by its key"
+            if isinstance(error, NeedsOperator):
+                hint = "it stays in flight until an operator decides"
+            return self._outcome(attempt, Outcome.PENDING, message=f"{error}; {hint}")
+        return self._outcome(attempt, Outcome.RELEASED, message=str(error))
+
+    # --------------------------------------------------------- single item
+
+    def _resolve(self, attempt: _Attempt) -> RemoteRef | None:
+        """Before re-sending an ambiguous item: find it by key, or decide it is safe."""
+        item = attempt.item
+        if Capability.LOOKUP_BY_KEY in self._caps:
+            self._request()
+            ref = self.backend.lookup(self.company, item.document.kind, item.key)
+            if ref is not None:
+                log.info("record %s found remotely by key %s", item.stored.key, item.key)
+            return ref
+        if Capability.REPLAYS_KEY in self._caps:
+            return None
+        raise NeedsOperator(
+            f"back end {self.backend.name} can neither look up nor replay idempotency key "
+            f"{item.key}; the document may or may not exist remotely"
+        )
+
+    def _send_one(self, attempt: _Attempt, ref: RemoteRef | None) -> RemoteRef:
+        if attempt.ambiguous:
+            found = self._resolve(attempt)
+            if found is not None:
+                attempt.linked = True
+                return found
+        self._request()
+        item = attempt.item
+        try:
+            if ref is not None:
+                return self.backend.update(
+                    self.company, ref, item.document, idempotency_key=item.key
+                )
+            return self.backend.create(self.company, item.document, idempotency_key=item.key)
+        except AmbiguousOutcome:
+            attempt.ambiguous = True
+            raise
+
+    def _with_retries(self, attempt: _Attempt, ref: RemoteRef | None) -> RemoteRef:
+        result: RemoteRef | None = None
+        for retry in self._loop(attempt):
+            with retry:
+                result = self._send_one(attempt, ref)
+        assert result is not None  # tenacity re-raises the last error otherwise
+        return result
+
+    def _refetch(self, attempt: _Attempt) -> tuple[RemoteRef | None, bool]:
+        """After a stale version: (current ref, whether it is our own committed update)."""
+        if Capability.LOOKUP_BY_KEY not in self._caps:
+            return None, False
+        item = attempt.item
+        status = item.stored.status
+        self._request()
+        mine = self.backend.lookup(self.company, item.document.kind, item.key)
+        if mine is not None:
+            return mine, True
+        for revision in range(status.revision - 1, -1, -1):
+            earlier = idempotency_key(item.stored.key, status.generation, revision)
+            self._request()
+            found = self.backend.lookup(self.company, item.document.kind, earlier)
+            if found is not None and found.remote_id == status.remote_id:
+                return found, False
+        return None, False
+
+    def send(self, item: Item) -> RecordOutcome:
+        """Send one item (create, or update when it has a remote document)."""
+        attempt = _Attempt(item=item, ambiguous=item.ambiguous)
+        ref = item.ref
+        try:
+            try:
+                result = self._with_retries(attempt, ref)
+            except StaleVersionError as stale:
+                fresh, mine = self._refetch(attempt)
+                if fresh is None:
+                    return self._outcome(
+                        attempt,
+                        Outcome.FAILED,
+                        message=f"{stale}; the current version could not be fetched",
+                    )
+                if mine:
+                    return self._linked(attempt, fresh)
+                self.notify(f"stale version for {item.stored.key}: refetched, retrying once")
+                try:
+                    result = self._with_retries(attempt, fresh)
+                except StaleVersionError as again:
+                    return self._outcome(
+                        attempt, Outcome.FAILED, message=f"{again} (after refetching once)"
+                    )
+            message = "found by its idempotency key" if attempt.linked else ""
+            return self._linked(attempt, result, message)
+        except DuplicateDocumentError as dup:
+            if dup.existing_id:
+                ref = RemoteRef(remote_id=dup.existing_id, kind=item.document.kind)
+                return self._linked(attempt, ref, f"linked to existing {dup.existing_id}")
+            return self._outcome(attempt, Outcome.FAILED, message=str(dup))
+        except AuthenticationError as exc:
+            self.fatal = exc
+            self.cancelled.set()
+            return self._unsent(attempt, exc)
+        except (TransientBackendError, Cancelled, NeedsOperator) as exc:
+            return self._unsent(attempt, exc)
+        except BackendError as exc:
+            return self._outcome(attempt, Outcome.FAILED, message=str(exc))
+
+    # --------------------------------------------------------------- batch
+
+    def send_batch(self, items: Sequence[Item]) -> list[RecordOutcome]:
+        """Create fresh items with ``create_batch``; stragglers go one by one."""
+        attempts = [_Attempt(item=i, ambiguous=False) for i in items]
+        results: list[RemoteRef | BackendError] = []
+        try:
+            # only throttling is retried whole: after an ambiguous answer some items
+            # may exist, so each is looked up (or replayed) on its own instead
+            for retry in self._loop(None, lambda exc: isinstance(exc, ThrottledError)):
+                with retry:
+                    self._request()
+                    results = self.backend.create_batch(
+                        self.company, [(i.document, i.key) for i in items]
+                    )
+        except AmbiguousOutcome as exc:
+            # The batch may have committed: every item is looked up (or replayed) alone.
+            self.notify(f"batch of {len(items)} ended ambiguously ({exc}); checking one by one")
+            return [self.send(attrs.evolve(a.item, ambiguous=True)) for a in attempts]
+        except AuthenticationError as exc:
+            self.fatal = exc
+            self.cancelled.set()
+            return [self._unsent(a, exc) for a in attempts]
+        except (TransientBackendError, Cancelled) as exc:
+            return [self._unsent(a, exc) for a in attempts]
+        except BackendError as exc:
+            return [self._outcome(a, Outcome.FAILED, message=str(exc)) for a in attempts]
+        out: list[RecordOutcome] = []
+        for attempt, result in zip(attempts, results, strict=True):
+            if isinstance(result, RemoteRef):
+                out.append(self._linked(attempt, result))
+            elif isinstance(result, DuplicateDocumentError) and result.existing_id:
+                ref = RemoteRef(remote_id=result.existing_id, kind=attempt.item.document.kind)
+                out.append(self._linked(attempt, ref, f"linked to existing {result.existing_id}"))
+            elif isinstance(result, TransientBackendError):
+                ambiguous = isinstance(result, AmbiguousOutcome)
+                out.append(self.send(attrs.evolve(attempt.item, ambiguous=ambiguous)))
+            elif isinstance(result, AuthenticationError):
+                self.fatal = result
+                self.cancelled.set()
+                out.append(self._unsent(attempt, result))
+            else:
+                out.append(self._outcome(attempt, Outcome.FAILED, message=str(result)))
+        return out
