@@ -18,7 +18,7 @@ from syncstate.errors import InputError, SyncStateError
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 #: sub-command modules, in the order ``--help`` lists them
-COMMANDS: tuple[str, ...] = ("demo", "status", "export", "reset")
+COMMANDS: tuple[str, ...] = ("demo", "status", "export", "reset", "repost", "diagnose")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
