@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from syncstate.errors import RemoteValidationError, UnmappedReference, UnsupportedCapability
+from syncstate.errors import RemoteValidationError, UnmappedReference
 from syncstate.money import quantize, to_decimal
 from syncstate.ports import Document, DocumentLine, RemoteRef
 
@@ -69,31 +69,48 @@ ENTITIES: Mapping[str, EntitySpec] = MappingProxyType(
     {
         spec.kind: spec
         for spec in (
-            EntitySpec(kind="time_activity", entity="TimeActivity", tag_field="Description",
-                       reverse="delete"),
-            EntitySpec(kind="invoice", entity="Invoice", tag_field="PrivateNote",
-                       reverse="void", pdf=True),
-            EntitySpec(kind="sales_receipt", entity="SalesReceipt", tag_field="PrivateNote",
-                       reverse="void_update", pdf=True),
-            EntitySpec(kind="payment", entity="Payment", tag_field="PrivateNote",
-                       reverse="void_update"),
-            EntitySpec(kind="customer", entity="Customer", tag_field="Notes",
-                       reverse="deactivate", transaction=False),
-            EntitySpec(kind="item", entity="Item", tag_field=None, reverse="deactivate",
-                       transaction=False),
+            EntitySpec(
+                kind="time_activity",
+                entity="TimeActivity",
+                tag_field="Description",
+                reverse="delete",
+            ),
+            EntitySpec(
+                kind="invoice", entity="Invoice", tag_field="PrivateNote", reverse="void", pdf=True
+            ),
+            EntitySpec(
+                kind="sales_receipt",
+                entity="SalesReceipt",
+                tag_field="PrivateNote",
+                reverse="void_update",
+                pdf=True,
+            ),
+            EntitySpec(
+                kind="payment", entity="Payment", tag_field="PrivateNote", reverse="void_update"
+            ),
+            EntitySpec(
+                kind="customer",
+                entity="Customer",
+                tag_field="Notes",
+                reverse="deactivate",
+                transaction=False,
+            ),
+            EntitySpec(
+                kind="item", entity="Item", tag_field=None, reverse="deactivate", transaction=False
+            ),
         )
     }
-)  # fmt: skip
+)
 
 
 def spec_for(kind: str) -> EntitySpec:
-    """The QuickBooks entity for a document kind, or UnsupportedCapability."""
+    """The QuickBooks entity for a document kind; an unknown kind is a validation error."""
     try:
         return ENTITIES[kind]
     except KeyError:
         known = ", ".join(sorted(ENTITIES))
-        raise UnsupportedCapability(
-            f"QuickBooks adapter has no document kind {kind!r} (known: {known})"
+        raise RemoteValidationError(
+            f"QuickBooks takes no document of kind {kind!r} (known: {known})"
         ) from None
 
 

@@ -1,0 +1,559 @@
+"""The books behind the local QuickBooks-like server: entities, rules, queries.
+
+Plain Python, no HTTP: :class:`QboBooks` keeps the entities of every realm
+(company) and applies QuickBooks' documented rules — ``SyncToken`` checks
+(5010), sparse and full updates, voids, deletes, required fields (2020),
+invalid references (2500), duplicate document numbers (6140, naming the
+existing ``TxnId``), duplicate names (6240), linked transactions of another
+customer (620), closed periods (6210), ended subscriptions (6190), deposited
+transactions (6540) and not-found objects (610). Refused operations raise
+:class:`QboFaultAnswer`, which knows its HTTP status and ``Fault`` body.
+:mod:`syncstate.testing.qbo_server` puts HTTP in front of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["ENTITY_NAMES", "QboBooks", "QboFaultAnswer", "qbo_time"]
+
+ENTITY_NAMES = (
+    "Customer",
+    "Employee",
+    "Item",
+    "Account",
+    "Invoice",
+    "SalesReceipt",
+    "Payment",
+    "TimeActivity",
+)
+TRANSACTIONS = frozenset({"Invoice", "SalesReceipt", "Payment", "TimeActivity"})
+NAMED = {"Customer": "DisplayName", "Item": "Name", "Employee": "DisplayName", "Account": "Name"}
+_BY_LOWER = {name.lower(): name for name in ENTITY_NAMES}
+_INACTIVE = (
+    "Something you're trying to use has been made inactive. "
+    "Check the fields with accounts, customers, items, vendors or employees."
+)
+
+
+def qbo_time(moment: dt.datetime) -> str:
+    """A timestamp as QuickBooks writes it (seconds, with offset)."""
+    return moment.isoformat(timespec="seconds")
+
+
+class QboFaultAnswer(Exception):
+    """An operation QuickBooks refuses: HTTP status plus one ``Fault`` error."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        detail: str = "",
+        *,
+        element: str = "",
+        status: int = 400,
+        fault_type: str = "ValidationFault",
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.detail = detail
+        self.element = element
+        self.status = status
+        self.fault_type = fault_type
+        super().__init__(f"{code} {message}: {detail}")
+
+    def error(self) -> dict[str, Any]:
+        """The one entry of ``Fault.Error``."""
+        return {
+            "Message": self.message,
+            "Detail": self.detail,
+            "code": self.code,
+            "element": self.element,
+        }
+
+    def body(self, now: dt.datetime) -> dict[str, Any]:
+        """The JSON answer body, shaped like QuickBooks' own."""
+        return {"Fault": {"Error": [self.error()], "type": self.fault_type}, "time": qbo_time(now)}
+
+
+def _missing(field: str) -> QboFaultAnswer:
+    return QboFaultAnswer(
+        "2020",
+        "Required param missing, need to supply the required value for the API",
+        f"Required parameter {field} is missing in the request",
+        element=field,
+    )
+
+
+def _invalid_ref(entity: str, ref: Any) -> QboFaultAnswer:
+    return QboFaultAnswer(
+        "2500", "Invalid Reference Id", f"Invalid Reference Id : {entity} {ref!r}: {_INACTIVE}"
+    )
+
+
+def _not_found(entity: str, ident: Any) -> QboFaultAnswer:
+    return QboFaultAnswer(
+        "610", "Object Not Found", f"Object Not Found : {_INACTIVE}", element=f"{entity} {ident}"
+    )
+
+
+def _amount(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+
+
+class _Realm:
+    def __init__(self) -> None:
+        self.entities: dict[str, dict[str, dict[str, Any]]] = {n: {} for n in ENTITY_NAMES}
+        self.next_id = 1
+        self.next_doc = 1001
+        self.closed_through: dt.date | None = None
+        self.subscription_ended = False
+        self.deposited: set[tuple[str, str]] = set()
+
+
+class QboBooks:
+    """Every realm's entities. Not thread-safe on its own: the server holds a lock."""
+
+    def __init__(self, *, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._realms: dict[str, _Realm] = {}
+        #: check references (customers, items, employees) exist
+        self.strict_refs = True
+        #: refuse a DocNumber already used by the same entity (6140)
+        self.unique_doc_numbers = True
+
+    def now(self) -> dt.datetime:
+        """The books' clock."""
+        return self._clock()
+
+    def realm(self, realm: str) -> _Realm:
+        """The realm's books, created on first use."""
+        return self._realms.setdefault(realm, _Realm())
+
+    # ---------------------------------------------------------------- helpers
+
+    @staticmethod
+    def entity_name(resource: str) -> str | None:
+        """``salesreceipt`` → ``SalesReceipt`` (None when unknown)."""
+        return _BY_LOWER.get(resource.lower())
+
+    def add(self, realm: str, entity: str, fields: Mapping[str, Any]) -> str:
+        """Seed an entity without validation (customers, items, employees); return its Id."""
+        books = self.realm(realm)
+        ident = str(books.next_id)
+        books.next_id += 1
+        stamp = qbo_time(self.now())
+        record = {
+            **copy.deepcopy(dict(fields)),
+            "Id": ident,
+            "SyncToken": "0",
+            "domain": "QBO",
+            "sparse": False,
+            "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
+        }
+        books.entities[entity][ident] = record
+        return ident
+
+    def get(self, realm: str, entity: str, ident: str) -> dict[str, Any]:
+        """A copy of one entity, or a 610 fault."""
+        record = self.realm(realm).entities[entity].get(str(ident))
+        if record is None:
+            raise _not_found(entity, ident)
+        return copy.deepcopy(record)
+
+    def all(self, realm: str, entity: str) -> list[dict[str, Any]]:
+        """Copies of every entity of a kind, by Id order."""
+        rows = self.realm(realm).entities[entity].values()
+        return [copy.deepcopy(r) for r in sorted(rows, key=lambda r: int(r["Id"]))]
+
+    def count(self, realm: str, entity: str | None = None) -> int:
+        """How many entities (of one kind, or transactions of every kind) exist."""
+        books = self.realm(realm)
+        names = [entity] if entity else sorted(TRANSACTIONS)
+        return sum(len(books.entities[name]) for name in names)
+
+    def _ids(self, realm: str) -> dict[str, frozenset[str]]:
+        return {n: frozenset(e) for n, e in self.realm(realm).entities.items()}
+
+    def snapshot_ids(self, realm: str) -> dict[str, frozenset[str]]:
+        """Ids visible now (a batch's items cannot see each other's new records)."""
+        return self._ids(realm)
+
+    # ------------------------------------------------------------- validation
+
+    def _check_ref(self, visible: Mapping[str, frozenset[str]], entity: str, ref: Any) -> None:
+        if not self.strict_refs:
+            return
+        value = ref.get("value") if isinstance(ref, Mapping) else None
+        if not value or str(value) not in visible[entity]:
+            raise _invalid_ref(entity, value)
+
+    def _check_writable(self, realm: str, entity: str, record: Mapping[str, Any]) -> None:
+        books = self.realm(realm)
+        if books.subscription_ended:
+            raise QboFaultAnswer(
+                "6190",
+                "Invalid Company Status",
+                "Subscription period has ended or canceled or there was a billing problem : "
+                "You can't add data to QuickBooks Online because your trial or subscription "
+                "period ended, you canceled your subscription, or there was a billing problem.",
+            )
+        if entity in TRANSACTIONS and books.closed_through is not None:
+            txn_date = dt.date.fromisoformat(str(record.get("TxnDate")))
+            if txn_date <= books.closed_through:
+                raise QboFaultAnswer(
+                    "6210",
+                    "Account Period Closed, Cannot Update Through Services API",
+                    f"The account period has closed and the books are locked through "
+                    f"{books.closed_through.isoformat()}.",
+                )
+
+    def _validate(
+        self, realm: str, entity: str, record: dict[str, Any], visible: Mapping[str, frozenset[str]]
+    ) -> None:
+        books = self.realm(realm)
+        if entity in NAMED:
+            field = NAMED[entity]
+            name = str(record.get(field) or "").strip()
+            if not name:
+                raise _missing("Name" if field == "Name" else field)
+            for other in books.entities[entity].values():
+                if other["Id"] != record.get("Id") and other.get(field) == name:
+                    raise QboFaultAnswer(
+                        "6240",
+                        "Duplicate Name Exists Error",
+                        f"The name supplied already exists. : Id={other['Id']}",
+                    )
+            return
+        record.setdefault("TxnDate", self.now().date().isoformat())
+        if entity in ("Invoice", "SalesReceipt"):
+            self._validate_sales(realm, entity, record, visible)
+        elif entity == "Payment":
+            self._validate_payment(realm, record, visible)
+        elif entity == "TimeActivity":
+            self._validate_time(record, visible)
+        if self.unique_doc_numbers and record.get("DocNumber"):
+            for other in books.entities[entity].values():
+                if (
+                    other["Id"] != record.get("Id")
+                    and other.get("DocNumber") == record["DocNumber"]
+                ):
+                    raise QboFaultAnswer(
+                        "6140",
+                        "Duplicate Document Number Error",
+                        "Duplicate Document Number Error : You must specify a different number. "
+                        f"This number has already been used. DocNumber={record['DocNumber']} is "
+                        f"assigned to TxnType={entity} with TxnId={other['Id']}",
+                    )
+
+    def _validate_sales(
+        self, realm: str, entity: str, record: dict[str, Any], visible: Mapping[str, frozenset[str]]
+    ) -> None:
+        if entity == "Invoice" and not record.get("CustomerRef"):
+            raise _missing("CustomerRef")
+        if record.get("CustomerRef"):
+            self._check_ref(visible, "Customer", record["CustomerRef"])
+        lines = [
+            ln for ln in record.get("Line") or [] if ln.get("DetailType") != "SubTotalLineDetail"
+        ]
+        if not lines:
+            raise _missing("Line")
+        total = Decimal(0)
+        for line in lines:
+            detail = line.get("SalesItemLineDetail") or {}
+            self._check_ref(visible, "Item", detail.get("ItemRef"))
+            amount = _amount(line.get("Amount"))
+            if "Qty" in detail and "UnitPrice" in detail:
+                expected = _amount(detail["Qty"]) * _amount(detail["UnitPrice"])
+                if expected.quantize(Decimal("0.01")) != amount.quantize(Decimal("0.01")):
+                    raise QboFaultAnswer(
+                        "6070",
+                        "Amount calculation incorrect in the request",
+                        f"Amount is not equal to Qty * UnitPrice. Supplied value:{amount}",
+                    )
+            total += amount
+        sub = {"DetailType": "SubTotalLineDetail", "Amount": total, "SubTotalLineDetail": {}}
+        record["Line"] = [*lines, sub]
+        record["TotalAmt"] = total
+        record["Balance"] = total if entity == "Invoice" else Decimal(0)
+        if not record.get("DocNumber"):
+            books = self.realm(realm)
+            record["DocNumber"] = str(books.next_doc)
+            books.next_doc += 1
+
+    def _validate_payment(
+        self, realm: str, record: dict[str, Any], visible: Mapping[str, frozenset[str]]
+    ) -> None:
+        if not record.get("CustomerRef"):
+            raise _missing("CustomerRef")
+        if record.get("TotalAmt") is None:
+            raise _missing("TotalAmt")
+        self._check_ref(visible, "Customer", record["CustomerRef"])
+        for line in record.get("Line") or []:
+            for link in line.get("LinkedTxn") or []:
+                invoice = self.realm(realm).entities["Invoice"].get(str(link.get("TxnId")))
+                if invoice is None:
+                    raise _not_found("Invoice", link.get("TxnId"))
+                if invoice.get("CustomerRef", {}).get("value") != record["CustomerRef"].get(
+                    "value"
+                ):
+                    raise QboFaultAnswer(
+                        "620",
+                        "Transaction can't be linked",
+                        "TxnId cannot be linked: transactions can only be linked if they share "
+                        "the same customer",
+                    )
+
+    def _validate_time(self, record: dict[str, Any], visible: Mapping[str, frozenset[str]]) -> None:
+        if not record.get("NameOf"):
+            raise _missing("NameOf")
+        if record["NameOf"] == "Employee":
+            if not record.get("EmployeeRef"):
+                raise _missing("EmployeeRef")
+            self._check_ref(visible, "Employee", record["EmployeeRef"])
+        has_span = record.get("StartTime") and record.get("EndTime")
+        if record.get("Hours") is None and record.get("Minutes") is None and not has_span:
+            raise _missing("Hours")
+        for field, entity in (("CustomerRef", "Customer"), ("ItemRef", "Item")):
+            if record.get(field):
+                self._check_ref(visible, entity, record[field])
+
+    # ------------------------------------------------------------- operations
+
+    def create(
+        self,
+        realm: str,
+        entity: str,
+        body: Mapping[str, Any],
+        *,
+        visible: Mapping[str, frozenset[str]] | None = None,
+    ) -> dict[str, Any]:
+        """Create an entity; returns it as QuickBooks answers (``SyncToken`` "0")."""
+        if entity not in TRANSACTIONS and entity not in ("Customer", "Item"):
+            raise QboFaultAnswer("500", "Unsupported Operation", f"create {entity}")
+        record = copy.deepcopy(dict(body))
+        for field in ("Id", "SyncToken", "MetaData"):
+            record.pop(field, None)
+        self._validate(realm, entity, record, visible or self._ids(realm))
+        self._check_writable(realm, entity, record)
+        books = self.realm(realm)
+        ident = str(books.next_id)
+        books.next_id += 1
+        stamp = qbo_time(self.now())
+        record.update(
+            Id=ident,
+            SyncToken="0",
+            domain="QBO",
+            sparse=False,
+            MetaData={"CreateTime": stamp, "LastUpdatedTime": stamp},
+        )
+        books.entities[entity][ident] = record
+        return copy.deepcopy(record)
+
+    def _current(self, realm: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        ident = body.get("Id")
+        if not ident:
+            raise _missing("Id")
+        if body.get("SyncToken") is None:
+            raise _missing("SyncToken")
+        current = self.realm(realm).entities[entity].get(str(ident))
+        if current is None:
+            raise _not_found(entity, ident)
+        if str(body["SyncToken"]) != current["SyncToken"]:
+            raise QboFaultAnswer(
+                "5010",
+                "Stale Object Error",
+                "Stale Object Error : You and syncstate test server were working on this at the "
+                "same time. syncstate test server finished before you did, so your work was not "
+                "saved.",
+            )
+        if (entity, str(ident)) in self.realm(realm).deposited:
+            raise QboFaultAnswer(
+                "6540",
+                "Deposited Transaction cannot be changed",
+                "This transaction has been deposited. If you want to change or delete it, you "
+                "must first edit the deposit it appears on and remove it.",
+            )
+        return current
+
+    def _store(self, realm: str, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+        record["SyncToken"] = str(int(record["SyncToken"]) + 1)
+        record["MetaData"] = {**record["MetaData"], "LastUpdatedTime": qbo_time(self.now())}
+        self.realm(realm).entities[entity][record["Id"]] = record
+        return copy.deepcopy(record)
+
+    def update(self, realm: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Sparse (``"sparse": true``) or full update, checked against ``SyncToken``."""
+        current = self._current(realm, entity, body)
+        changes = {k: copy.deepcopy(v) for k, v in body.items() if k not in ("sparse", "MetaData")}
+        if body.get("sparse"):
+            record = {**copy.deepcopy(current), **changes}
+        else:
+            keep = {k: current[k] for k in ("Id", "SyncToken", "domain", "MetaData")}
+            record = {**changes, **keep}
+        record["SyncToken"] = current["SyncToken"]
+        self._validate(realm, entity, record, self._ids(realm))
+        self._check_writable(realm, entity, record)
+        self._check_writable(realm, entity, current)
+        return self._store(realm, entity, record)
+
+    def void(self, realm: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Void a transaction: amounts to zero, ``PrivateNote`` "Voided", token bumped."""
+        if entity not in ("Invoice", "SalesReceipt", "Payment"):
+            raise QboFaultAnswer("500", "Unsupported Operation", f"void {entity}")
+        current = self._current(realm, entity, body)
+        self._check_writable(realm, entity, current)
+        record = copy.deepcopy(current)
+        for line in record.get("Line") or []:
+            line["Amount"] = Decimal(0)
+            if "SalesItemLineDetail" in line:
+                line["SalesItemLineDetail"]["Qty"] = Decimal(0)
+        record.update(TotalAmt=Decimal(0), Balance=Decimal(0), PrivateNote="Voided")
+        return self._store(realm, entity, record)
+
+    def delete(self, realm: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Delete a transaction; answers ``{"status": "Deleted", ...}``."""
+        if entity not in TRANSACTIONS:
+            raise QboFaultAnswer("500", "Unsupported Operation", f"delete {entity}")
+        current = self._current(realm, entity, body)
+        self._check_writable(realm, entity, current)
+        del self.realm(realm).entities[entity][current["Id"]]
+        return {"status": "Deleted", "domain": "QBO", "Id": current["Id"]}
+
+    def pdf(self, realm: str, entity: str, ident: str) -> bytes:
+        """A small but real PDF naming the document."""
+        if entity not in ("Invoice", "SalesReceipt"):
+            raise QboFaultAnswer("500", "Unsupported Operation", f"pdf of {entity}")
+        record = self.get(realm, entity, ident)
+        text = f"{entity} {record.get('DocNumber', '')} total {record.get('TotalAmt')}"
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1", "replace")
+        return b"".join(
+            (
+                b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n",
+                b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n",
+                b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>endobj\n",
+                b"4 0 obj<</Length %d>>stream\n%s\nendstream endobj\n" % (len(stream), stream),
+                b"trailer<</Root 1 0 R>>\n%%EOF\n",
+            )
+        )
+
+    # ------------------------------------------------------------------ query
+
+    def query(self, realm: str, statement: str) -> dict[str, Any]:
+        """Run a QuickBooks query (``select * from Invoice where DocNumber = '1001'``)."""
+        match = _SELECT.match(statement.strip())
+        entity = self.entity_name(match.group("entity")) if match else None
+        if match is None or entity is None:
+            raise _parse_error(statement)
+        rows: Iterable[dict[str, Any]] = self.realm(realm).entities[entity].values()
+        for field, op, raw in _conditions(match.group("where") or "", statement):
+            rows = [r for r in rows if _test(_field(r, field), op, raw)]
+        rows = list(rows)
+        if match.group("fields").strip().lower() == "count(*)":
+            return {"totalCount": len(rows)}
+        order = (match.group("order") or "Id").split()
+        descending = len(order) > 1 and order[1].lower() == "desc"
+        rows.sort(key=lambda r: _sort_key(_field(r, order[0])), reverse=descending)
+        start = int(match.group("start") or 1)
+        limit = min(int(match.group("max") or 100), 1000)
+        page = [copy.deepcopy(r) for r in rows[start - 1 : start - 1 + limit]]
+        if not page:
+            return {}
+        return {entity: page, "startPosition": start, "maxResults": len(page)}
+
+
+_SELECT = re.compile(
+    r"select\s+(?P<fields>.+?)\s+from\s+(?P<entity>\w+)"
+    r"(?:\s+where\s+(?P<where>.+?))?(?:\s+order\s*by\s+(?P<order>[\w.]+(?:\s+(?:asc|desc))?))?"
+    r"(?:\s+startposition\s+(?P<start>\d+))?(?:\s+maxresults\s+(?P<max>\d+))?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_CONDITION = re.compile(
+    r"\s*(?P<field>[\w.]+)\s*(?P<op><=|>=|!=|=|<|>|\blike\b|\bin\b)\s*"
+    r"(?P<value>'(?:[^'\\]|\\.)*'|\([^)]*\)|[\w.:+-]+)\s*(?P<rest>(?:and\s+.*)?)$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _parse_error(statement: str) -> QboFaultAnswer:
+    return QboFaultAnswer(
+        "4000", "Error parsing query", f"QueryParserError: cannot parse {statement!r}"
+    )
+
+
+def _conditions(where: str, statement: str) -> list[tuple[str, str, str]]:
+    out = []
+    text = where.strip()
+    while text:
+        match = _CONDITION.match(text)
+        if match is None:
+            raise _parse_error(statement)
+        out.append((match.group("field"), match.group("op").lower(), match.group("value")))
+        text = match.group("rest")[3:].strip() if match.group("rest") else ""
+    return out
+
+
+def _unquote(raw: str) -> str:
+    raw = raw.strip()
+    if raw.startswith("'") and raw.endswith("'"):
+        return re.sub(r"\\(.)", r"\1", raw[1:-1])
+    return raw
+
+
+def _field(record: Mapping[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = next((v for k, v in value.items() if k.lower() == part.lower()), None)
+    if isinstance(value, Mapping) and "value" in value:
+        return value["value"]
+    return value
+
+
+def _comparable(value: Any) -> Any:
+    text = str(value)
+    try:
+        return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+    except ValueError:
+        pass
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return text
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    key = _comparable(value)
+    rank = {dt.datetime: 0, Decimal: 1}.get(type(key), 2)
+    return (rank, key if rank < 2 else str(key))
+
+
+def _test(value: Any, op: str, raw: str) -> bool:
+    if value is None:
+        return False
+    if op == "in":
+        return str(value) in {_unquote(v) for v in raw.strip("()").split(",")}
+    target = _unquote(raw)
+    if op == "like":
+        pattern = "".join(".*" if c == "%" else re.escape(c) for c in target)
+        return re.fullmatch(pattern, str(value), re.IGNORECASE | re.DOTALL) is not None
+    left, right = _comparable(value), _comparable(target)
+    if type(left) is not type(right):
+        left, right = str(value), target
+    if op == "=":
+        return bool(left == right)
+    if op == "!=":
+        return bool(left != right)
+    if op == "<":
+        return bool(left < right)
+    if op == "<=":
+        return bool(left <= right)
+    if op == ">":
+        return bool(left > right)
+    return bool(left >= right)
