@@ -196,8 +196,9 @@ class PostgresConnections:
         releases the lock.
         """
         key = company_lock_key(company)
-        try:
-            with self.connection() as conn:
+        with contextlib.ExitStack() as stack:
+            try:
+                conn = stack.enter_context(self.connection())
                 with conn.transaction():
                     if wait:
                         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
@@ -206,15 +207,19 @@ class PostgresConnections:
                         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
                         got = bool(row and row[0])
                     holder = None if got else _lock_holder(conn, key)
-                if not got:
-                    raise CompanyBusy(company=company, holder=holder or "")
-                try:
-                    yield
-                finally:
-                    with conn.transaction():
-                        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StorageError(f"PostgreSQL lock of company {company!r} failed: {exc}") from exc
+            except (psycopg.Error, PoolTimeout) as exc:
+                raise StorageError(f"cannot lock company {company!r}: {exc}") from exc
+            if not got:
+                raise CompanyBusy(company=company, holder=holder or "")
+            yield
+            try:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            except psycopg.Error as exc:
+                raise StorageError(
+                    f"the lock of company {company!r} was lost while held (its connection "
+                    f"broke, so others may have run meanwhile): {exc}"
+                ) from exc
 
     def close(self) -> None:
         """Close the pool opened here (a host's pool or factory is left alone)."""
