@@ -18,20 +18,33 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from syncstate.domain.mirror import (
+    LoadedYear,
+    MirrorAccount,
+    MirrorSnapshot,
+    MirrorYear,
+    YearDrift,
+)
 from syncstate.domain.records import RecordKey, SourceRecord
 from syncstate.domain.state import Event, ExportState, JournalEntry, Status
 from syncstate.errors import BackendError
-from syncstate.periods import DateRange
+from syncstate.periods import DateRange, FiscalYear
 
 __all__ = [
     "AccountingBackend",
+    "BundleEntry",
+    "BundleStore",
     "Capability",
     "Clock",
+    "CustomerDirectory",
     "Document",
     "DocumentLine",
     "IngestReport",
+    "MirrorStore",
     "Progress",
+    "RemoteCustomer",
     "RemoteRef",
+    "Source",
     "StateStore",
     "StoredRecord",
     "SystemClock",
@@ -267,10 +280,20 @@ class AccountingBackend(Protocol):
     declares ``LOOKUP_BY_KEY`` or ``REPLAYS_KEY``.
     """
 
-    name: str
-    capabilities: frozenset[Capability]
-    #: most operations in one ``create_batch`` call (0 when batch is not supported)
-    max_batch: int
+    @property
+    def name(self) -> str:
+        """The back end's name (``quickbooks``, ``beancount``, ...)."""
+        ...
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What this back end can do."""
+        ...
+
+    @property
+    def max_batch(self) -> int:
+        """Most operations in one ``create_batch`` call (0 when batch is not supported)."""
+        ...
 
     def create(self, company: str, document: Document, *, idempotency_key: str) -> RemoteRef:
         """Create the document; return where it lives."""
@@ -298,4 +321,175 @@ class AccountingBackend(Protocol):
 
     def fetch_pdf(self, company: str, ref: RemoteRef) -> bytes:
         """The document as a PDF (``PDF`` capability)."""
+        ...
+
+
+# ---------------------------------------------------------------------- bundling
+
+
+@attrs.frozen(kw_only=True)
+class BundleEntry:
+    """A live bundle: its record key, client, date and the keys of its members."""
+
+    bundle: RecordKey
+    client: str
+    on: dt.date
+    members: tuple[RecordKey, ...]
+
+
+class BundleStore(Protocol):
+    """Which transactions are in which bundle, and the company's name mappings.
+
+    A transaction is in at most one bundle. Every method is scoped to one
+    company and atomic. Entries come back ordered by ``(client, on, bundle)``.
+    """
+
+    def add(self, company: str, entries: Iterable[BundleEntry]) -> None:
+        """Add bundles atomically; re-adding an identical bundle is a no-op.
+
+        Raises :class:`~syncstate.errors.InputError` naming the record when a
+        member is already in another bundle; then nothing is added.
+        """
+        ...
+
+    def remove(self, company: str, bundles: Iterable[RecordKey]) -> list[BundleEntry]:
+        """Delete bundles and their associations atomically; return those removed."""
+        ...
+
+    def entries(
+        self,
+        company: str,
+        *,
+        clients: Iterable[str] | None = None,
+        bundles: Iterable[RecordKey] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[BundleEntry]:
+        """Live bundles matching the filters, in stable order, paged by offset/limit."""
+        ...
+
+    def bundle_of(self, company: str, members: Iterable[RecordKey]) -> dict[RecordKey, RecordKey]:
+        """The bundle each of ``members`` is in (members in no bundle are left out)."""
+        ...
+
+    def mappings(self, company: str) -> list[tuple[str, str, str]]:
+        """The company's mappings as ``(kind, local, remote)`` rows, in stable order."""
+        ...
+
+    def set_mappings(self, company: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Add or replace mappings ``(kind, local, remote)``; an empty remote deletes one."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class RemoteCustomer:
+    """A customer as the back end knows it."""
+
+    remote_id: str
+    display_name: str
+    active: bool = True
+
+
+@runtime_checkable
+class CustomerDirectory(Protocol):
+    """Optional: a back end that can find and create customers (customer sync)."""
+
+    def find_customer(self, company: str, display_name: str) -> RemoteCustomer | None:
+        """The customer with exactly this display name, if any."""
+        ...
+
+    def get_customer(self, company: str, remote_id: str) -> RemoteCustomer | None:
+        """The customer with this remote id, if it exists."""
+        ...
+
+    def create_customer(
+        self, company: str, display_name: str, *, idempotency_key: str
+    ) -> RemoteCustomer:
+        """Create a customer (idempotent per ``idempotency_key``)."""
+        ...
+
+
+# ------------------------------------------------------------------ inbound mirror
+
+
+class Source(Protocol):
+    """Where the inbound mirror reads a company's books from: SIE files, a back end.
+
+    A source is only ever read: nothing in syncstate writes to it. ``snapshot``
+    raises :class:`~syncstate.errors.InputError` (e.g. ``SieParseError``) for
+    unreadable input before anything is changed, and ``BackendError`` when a
+    back end fails.
+    """
+
+    name: str
+
+    def snapshot(self, company: str, years: Iterable[FiscalYear] | None = None) -> MirrorSnapshot:
+        """The chart of accounts and the given fiscal years (all when None)."""
+        ...
+
+
+class MirrorStore(Protocol):
+    """Keeps the mirrored books of every company, one fiscal year at a time.
+
+    A year is loaded beside the live one (``stage_year``) and swapped in
+    atomically (``swap_in``): readers see the old year or the new one, never
+    half of one. Every method touches one company only; host-owned data
+    (documents, budget versions, report templates) is never touched.
+    """
+
+    def stage_year(
+        self,
+        company: str,
+        year: MirrorYear,
+        *,
+        source: str,
+        at: dt.datetime,
+        progress: Progress | None = None,
+    ) -> int:
+        """Write ``year`` beside the live data; return its generation (not yet visible)."""
+        ...
+
+    def swap_in(
+        self,
+        company: str,
+        staged: Mapping[FiscalYear, int],
+        accounts: Sequence[MirrorAccount],
+        *,
+        at: dt.datetime,
+    ) -> None:
+        """Make the staged generations live in one transaction; drop the old ones."""
+        ...
+
+    def discard(self, company: str, generation: int) -> None:
+        """Drop a staged generation that will not be swapped in."""
+        ...
+
+    def read_year(self, company: str, year: FiscalYear) -> MirrorYear | None:
+        """The live data of one fiscal year (a consistent snapshot), or None."""
+        ...
+
+    def loaded_years(self, company: str) -> list[LoadedYear]:
+        """The fiscal years of ``company`` that are live, oldest first."""
+        ...
+
+    def accounts(self, company: str) -> list[MirrorAccount]:
+        """The mirrored chart of accounts of ``company``, by number."""
+        ...
+
+    def clear_years(self, company: str, years: Iterable[FiscalYear]) -> dict[str, int]:
+        """Remove balances, vouchers and transactions of those years (atomically)."""
+        ...
+
+    def apply_drift(self, company: str, drift: YearDrift, *, at: dt.datetime) -> None:
+        """Apply only the changes ``drift`` describes to the live year, atomically."""
+        ...
+
+    def try_lock(
+        self, company: str, *, holder: str, at: dt.datetime, stale_after: dt.timedelta
+    ) -> bool:
+        """Take the company's lock (or a lock older than ``stale_after``); False if held."""
+        ...
+
+    def unlock(self, company: str, *, holder: str) -> None:
+        """Release the company's lock if ``holder`` holds it."""
         ...

@@ -18,7 +18,16 @@ from syncstate.errors import InputError, SyncStateError
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 #: sub-command modules, in the order ``--help`` lists them
-COMMANDS: tuple[str, ...] = ("demo", "status", "export", "reset", "repost", "diagnose")
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "status",
+    "export",
+    "reset",
+    "results",
+    "sie",
+    "repost",
+    "diagnose",
+)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

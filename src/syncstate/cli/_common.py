@@ -6,13 +6,25 @@ import argparse
 import datetime as dt
 import enum
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-__all__ = ["add_db_argument", "add_json_argument", "emit_json", "print_table", "to_jsonable"]
+if TYPE_CHECKING:
+    from syncstate.adapters.storage.sqlite import SQLiteStore
+
+__all__ = [
+    "add_db_argument",
+    "add_json_argument",
+    "db_path",
+    "emit_json",
+    "open_sqlite_store",
+    "print_table",
+    "to_jsonable",
+]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -68,3 +80,22 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="SQLite database file (default: $SYNCSTATE_DB or ./syncstate.db)",
     )
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    """The database path from ``--db``, ``$SYNCSTATE_DB`` or ``./syncstate.db``."""
+    path: Path | None = getattr(args, "db", None)
+    if path is None:
+        path = Path(os.environ.get("SYNCSTATE_DB", "syncstate.db"))
+    return path
+
+
+def open_sqlite_store(args: argparse.Namespace, *, must_exist: bool = True) -> SQLiteStore:
+    """Open the SQLite store named by ``--db``; a missing file is a clear error."""
+    from syncstate.adapters.storage.sqlite import SQLiteStore
+    from syncstate.errors import InputError
+
+    path = db_path(args)
+    if must_exist and not path.exists():
+        raise InputError(f"database {path} does not exist (run `syncstate demo --dir DIR` first?)")
+    return SQLiteStore(path)
