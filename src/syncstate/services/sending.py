@@ -307,7 +307,7 @@ class Sender:
             return self._unsent(attempt, exc)
         except (TransientBackendError, Cancelled, NeedsOperator) as exc:
             return self._unsent(attempt, exc)
-        except BackendError as exc:
+        except SyncStateError as exc:  # rejected before or by the back end
             return self._outcome(attempt, Outcome.FAILED, message=str(exc))
 
     # --------------------------------------------------------------- batch
@@ -335,7 +335,7 @@ class Sender:
             return [self._unsent(a, exc) for a in attempts]
         except (TransientBackendError, Cancelled) as exc:
             return [self._unsent(a, exc) for a in attempts]
-        except BackendError as exc:
+        except SyncStateError as exc:
             return [self._outcome(a, Outcome.FAILED, message=str(exc)) for a in attempts]
         out: list[RecordOutcome] = []
         for attempt, result in zip(attempts, results, strict=True):
