@@ -219,17 +219,23 @@ def _fsync_dir(directory: Path) -> None:
 
 def _torn_tail(data: bytes) -> int | None:
     """Offset where an unfinished unit begins, or None when every unit is closed."""
-    begin = data.rfind(b"\n" + BEGIN.encode())
+    size = len(data)
+    if data and not data.endswith(b"\n"):  # a partial last line: is it a torn marker?
+        line_start = data.rfind(b"\n") + 1
+        last = data[line_start:]
+        if any(m.encode().startswith(last) or last.startswith(m.encode()) for m in (BEGIN, END)):
+            size = line_start
+    begin = data.rfind(b"\n" + BEGIN.encode(), 0, size)
     if begin < 0:
         if not data.startswith(BEGIN.encode()):
-            return None
+            return None if size == len(data) else size
         begin = 0
     else:
         begin += 1
-    label = data[begin + len(BEGIN) :].split(b"\n", 1)[0]
+    label = data[begin + len(BEGIN) : size].split(b"\n", 1)[0]
     closing = END.encode() + label + b"\n"
-    if data.find(closing, begin) >= 0:
-        return None
+    if b"\n" in data[begin:size] and data.find(closing, begin, size) >= 0:
+        return None if size == len(data) else size
     return begin
 
 
