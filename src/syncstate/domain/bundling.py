@@ -346,7 +346,10 @@ class BundlingPolicy(Protocol):
     put in two; :func:`~syncstate.domain.bundle_plan.plan_bundles` checks that.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The policy's name, shown in reports and errors."""
+        ...
 
     def bundle(
         self,
