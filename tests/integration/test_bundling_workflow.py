@@ -115,7 +115,7 @@ def test_on_account_becomes_invoice_then_payment_applied_to_it(service: BundleSe
     ]
     result = export_bundles(service, backend, CO, options=FAST)
     assert result.count("exported") == 1 and result.count("unchanged") == 2
-    sent = [d for d in backend.documents(CO) if d.document.kind == "payment"][0].document
+    sent = next(d for d in backend.documents(CO) if d.document.kind == "payment").document
     assert sent.fields["applications"] == f"{inv1.remote_id}=50.00;{inv2.remote_id}=10.00"
 
 
