@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "reset",
     "results",
+    "bundle",
     "sie",
     "repost",
     "diagnose",
