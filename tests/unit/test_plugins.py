@@ -144,3 +144,14 @@ def test_bad_beancount_mappings_are_a_configuration_error(tmp_path: Path) -> Non
         open_backend("beancount", path=tmp_path, mappings={"items": {"x": "income:x"}})
     with pytest.raises(ConfigurationError, match="unknown Beancount mapping keys: customer"):
         open_backend("beancount", path=tmp_path, mappings={"customer": {}})
+
+
+def test_beancount_mappings_can_come_from_a_toml_file(tmp_path: Path) -> None:
+    mappings = tmp_path / "books.toml"
+    mappings.write_text('[customers]\nclient-1 = "Assets:Receivable:Client1"\n')
+    backend = open_backend("beancount", path=tmp_path, mappings=str(mappings))
+    assert isinstance(backend, BeancountBackend)
+    assert dict(backend.accounts.customers) == {"client-1": "Assets:Receivable:Client1"}
+    mappings.write_text("[customers\n")
+    with pytest.raises(ConfigurationError, match=r"books\.toml are not valid"):
+        open_backend("beancount", path=tmp_path, mappings=str(mappings))

@@ -32,113 +32,30 @@ import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import attrs
-
+from syncstate.adapters.backends import beancount_postings
 from syncstate.adapters.backends.beancount_ledger import BEGIN, END, LedgerFile, Unit, escape
+from syncstate.adapters.backends.beancount_postings import (
+    CURRENCY,
+    KINDS,
+    LedgerAccounts,
+    read_mappings,
+)
 from syncstate.errors import (
     BackendError,
     ConfigurationError,
     InputError,
     RemoteNotFound,
-    RemoteValidationError,
     StaleVersionError,
-    UnmappedReference,
     UnsupportedCapability,
 )
-from syncstate.money import quantize, to_decimal
-from syncstate.ports import Capability, Document, DocumentLine, RemoteRef
+from syncstate.ports import Capability, Document, RemoteRef
 
 __all__ = ["KINDS", "BeancountBackend", "LedgerAccounts", "open_ledger"]
 
-#: document kinds the ledger accepts
-KINDS = ("invoice", "sales_receipt", "payment", "time_activity")
-
-_ACCOUNT = re.compile(r"^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$")
-_CURRENCY = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$|^[A-Z]$")
 _SAFE_COMPANY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-def _pairs(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    items = value.items() if isinstance(value, Mapping) else value
-    return tuple(sorted((str(k), str(v)) for k, v in items))
-
-
-@attrs.frozen(kw_only=True)
-class LedgerAccounts:
-    """Which Beancount accounts documents post to.
-
-    ``customers`` maps a host client id to its receivable account, ``items`` a
-    host item to its income account, ``employees`` a host employee to a labour
-    expense account (default :attr:`labour`), and ``cost_rates`` an employee to
-    an hourly cost used when a time activity carries no rate of its own. A
-    customer or item without a mapping is refused with
-    :class:`~syncstate.errors.UnmappedReference` before anything is written.
-    """
-
-    bank: str = "Assets:Bank"
-    labour: str = "Expenses:Labour"
-    payroll: str = "Liabilities:Payroll"
-    customers: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, factory=tuple)
-    items: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, factory=tuple)
-    employees: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, factory=tuple)
-    cost_rates: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, factory=tuple)
-
-    def __attrs_post_init__(self) -> None:
-        for account in self.all_accounts():
-            if not _ACCOUNT.match(account):
-                raise ConfigurationError(
-                    f"{account!r} is not a Beancount account name "
-                    "(Assets|Liabilities|Equity|Income|Expenses, then :Capitalised parts)"
-                )
-        for employee, rate in self.cost_rates:
-            to_decimal(rate, what=f"cost rate of employee {employee}")
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> LedgerAccounts:
-        """Build from plain data (a dict read from TOML or JSON); unknown keys are refused."""
-        known = {a.name for a in attrs.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigurationError(
-                f"unknown Beancount mapping keys: {', '.join(unknown)}; "
-                f"expected some of: {', '.join(sorted(known))}"
-            )
-        return cls(**dict(data))
-
-    def all_accounts(self) -> list[str]:
-        """Every account the mappings name, sorted and without repeats."""
-        named = {self.bank, self.labour, self.payroll}
-        for table in (self.customers, self.items, self.employees):
-            named.update(account for _, account in table)
-        return sorted(named)
-
-    def resolve(self, what: str, host_id: str, record: str) -> str:
-        """The account mapped to ``host_id`` (a ``customer`` or ``item``)."""
-        table = dict(self.customers if what == "customer" else self.items)
-        try:
-            return table[host_id]
-        except KeyError:
-            raise UnmappedReference(
-                f"no Beancount account mapped for {what} {host_id!r}",
-                what=what,
-                host_id=host_id,
-                record=record,
-            ) from None
-
-
-def _line_amount(line: DocumentLine) -> Decimal:
-    return quantize(line.amount if line.amount else line.quantity * line.unit_price)
-
-
-def _amount(text: str, what: str, record: str) -> Decimal:
-    try:
-        return to_decimal(text, what=what)
-    except InputError as exc:
-        raise RemoteValidationError(str(exc), code="amount", record=record) from exc
 
 
 class BeancountBackend:
@@ -169,7 +86,7 @@ class BeancountBackend:
         currency: str = "USD",
         open_date: dt.date = dt.date(1970, 1, 1),
     ) -> None:
-        if not _CURRENCY.match(currency):
+        if not CURRENCY.match(currency):
             raise ConfigurationError(f"{currency!r} is not a Beancount currency")
         self.directory = Path(directory)
         self.accounts = accounts or LedgerAccounts()
@@ -213,73 +130,11 @@ class BeancountBackend:
 
     # -- rendering ---------------------------------------------------------------
 
-    def _postings(self, doc: Document, record: str) -> list[tuple[str, Decimal, str]]:
-        currency = doc.currency or self.currency
-        if not _CURRENCY.match(currency):
-            raise RemoteValidationError(
-                f"{currency!r} is not a valid currency", code="currency", record=record
-            )
-        acc = self.accounts
-        if doc.kind in ("invoice", "sales_receipt"):
-            if not doc.lines:
-                raise RemoteValidationError(
-                    f"{doc.kind} has no lines", code="no-lines", record=record
-                )
-            credits: dict[str, Decimal] = {}
-            for line in doc.lines:
-                account = acc.resolve("item", line.item, record)
-                credits[account] = credits.get(account, Decimal(0)) + _line_amount(line)
-            total = sum(credits.values(), Decimal(0))
-            debit = (
-                acc.resolve("customer", doc.party, record) if doc.kind == "invoice" else acc.bank
-            )
-            return [(debit, total, currency)] + [(a, -v, currency) for a, v in credits.items()]
-        if doc.kind == "payment":
-            if doc.fields.get("amount"):
-                total = quantize(_amount(doc.fields["amount"], "payment amount", record))
-            else:
-                total = quantize(sum((_line_amount(line) for line in doc.lines), Decimal(0)))
-            if total <= 0:
-                raise RemoteValidationError(
-                    f"payment amount {total} is not positive", code="amount", record=record
-                )
-            receivable = acc.resolve("customer", doc.party, record)
-            return [(acc.bank, total, currency), (receivable, -total, currency)]
-        if doc.kind == "time_activity":
-            return self._time_postings(doc, record, currency)
-        raise RemoteValidationError(
-            f"document kind {doc.kind!r} is not supported by the Beancount back end "
-            f"(supported: {', '.join(KINDS)})",
-            code="unsupported-kind",
-            record=record,
-        )
-
-    def _time_postings(
-        self, doc: Document, record: str, currency: str
-    ) -> list[tuple[str, Decimal, str]]:
-        acc = self.accounts
-        expense = dict(acc.employees).get(doc.party, acc.labour)
-        if doc.lines:
-            cost = quantize(sum((_line_amount(line) for line in doc.lines), Decimal(0)))
-            return [(expense, cost, currency), (acc.payroll, -cost, currency)]
-        hours = _amount(doc.fields.get("hours", ""), "hours", record)
-        if hours < 0:
-            raise RemoteValidationError(f"hours {hours} is negative", code="hours", record=record)
-        rate_text = (
-            doc.fields.get("cost_rate")
-            or doc.fields.get("hourly_rate")
-            or dict(acc.cost_rates).get(doc.party)
-        )
-        if not rate_text:  # no cost known: the ledger still records the hours
-            return [(expense, hours, "HOURS"), (acc.payroll, -hours, "HOURS")]
-        cost = quantize(hours * _amount(rate_text, "cost rate", record))
-        return [(expense, cost, currency), (acc.payroll, -cost, currency)]
-
     def _render(
         self, doc: Document, remote_id: str, version: int, meta: Mapping[str, str]
     ) -> tuple[str, list[str]]:
         record = str(doc.source)
-        postings = self._postings(doc, record)
+        postings = beancount_postings.postings(doc, self.accounts, self.currency)
         title = f"{doc.kind.replace('_', ' ')} {doc.doc_number or doc.source.source_id}"
         if doc.memo:
             title += f": {doc.memo}"
@@ -474,20 +329,24 @@ class BeancountBackend:
 def open_ledger(
     path: str | os.PathLike[str],
     *,
-    mappings: LedgerAccounts | Mapping[str, Any] | None = None,
+    mappings: LedgerAccounts | Mapping[str, Any] | str | os.PathLike[str] | None = None,
     currency: str = "USD",
     open_date: dt.date | str = dt.date(1970, 1, 1),
 ) -> BeancountBackend:
     """Entry-point factory: ``open_backend("beancount", path=..., mappings=...)``.
 
     ``path`` is the directory of the ledgers (one ``<company>.beancount`` each);
-    ``mappings`` is a :class:`LedgerAccounts` or plain data for
-    :meth:`LedgerAccounts.from_mapping`.
+    ``mappings`` is a :class:`LedgerAccounts`, plain data for
+    :meth:`LedgerAccounts.from_mapping`, or the path of a ``.toml`` or ``.json``
+    file holding that data (handy from the command line:
+    ``--backend-option mappings=books.toml``).
     """
     if mappings is None:
         accounts = LedgerAccounts()
     elif isinstance(mappings, LedgerAccounts):
         accounts = mappings
+    elif isinstance(mappings, str | os.PathLike):
+        accounts = LedgerAccounts.from_mapping(read_mappings(Path(mappings)))
     else:
         accounts = LedgerAccounts.from_mapping(mappings)
     if isinstance(open_date, str):
