@@ -139,3 +139,14 @@ def test_a_newly_mapped_account_is_opened_before_it_is_used(tmp_path: Path) -> N
     )
     wider.create("acme", invoice("acme", 2, "20.00", party="new"), idempotency_key="k-2")
     assert balance(wider.ledger_path("acme"), "Assets:Receivable:New") == {"USD": Decimal("30.00")}
+
+
+def test_derived_accounts_are_named_after_the_ids_and_opened_on_first_use(tmp_path: Path) -> None:
+    from syncstate.adapters.backends.beancount import BeancountBackend, LedgerAccounts
+
+    books = BeancountBackend(tmp_path, accounts=LedgerAccounts(derive=True))
+    doc = invoice("acme", 2, "10.00", party="acme corp/east")
+    books.create("acme", doc, idempotency_key="k-1")
+    path = books.ledger_path("acme")
+    assert balance(path, "Assets:Receivable:Acme-corp-east") == {"USD": Decimal("20.00")}
+    assert balance(path, "Income:Hosting") == {"USD": Decimal("-10.00")}

@@ -53,7 +53,10 @@ class LedgerAccounts:
     expense account (default :attr:`labour`), and ``cost_rates`` an employee to
     an hourly cost used when a time activity carries no rate of its own. A
     customer or item without a mapping is refused with
-    :class:`~syncstate.errors.UnmappedReference` before anything is written.
+    :class:`~syncstate.errors.UnmappedReference` before anything is written,
+    unless ``derive`` is set: then it posts to an account named after its id
+    (``Assets:Receivable:Client-1``, ``Income:Consulting``), opened on first use
+    (handy for demos and notebooks).
     """
 
     bank: str = "Assets:Bank"
@@ -63,6 +66,7 @@ class LedgerAccounts:
     items: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, factory=tuple)
     employees: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, factory=tuple)
     cost_rates: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, factory=tuple)
+    derive: bool = False
 
     def __attrs_post_init__(self) -> None:
         for account in self.all_accounts():
@@ -99,6 +103,10 @@ class LedgerAccounts:
         try:
             return table[host_id]
         except KeyError:
+            if self.derive:
+                root = "Assets:Receivable" if what == "customer" else "Income"
+                part = re.sub(r"[^A-Za-z0-9-]+", "-", host_id).strip("-") or "Unnamed"
+                return f"{root}:{part[0].upper()}{part[1:]}"
             raise UnmappedReference(
                 f"no Beancount account mapped for {what} {host_id!r}",
                 what=what,
