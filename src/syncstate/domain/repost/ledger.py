@@ -23,7 +23,7 @@ from typing import Protocol
 import attrs
 
 from syncstate.domain.repost.findings import Finding
-from syncstate.domain.repost.receivables import AllocRow, BalanceRow, DocRow, repost_rows
+from syncstate.domain.repost.receivables import REV, AllocRow, BalanceRow, DocRow, repost_rows
 
 __all__ = [
     "LedgerIndex",
@@ -155,7 +155,10 @@ def neighbourhood(index: LedgerIndex, ids: Collection[str]) -> tuple[list[DocRow
     for row in index.linked_to(payers):
         docs.setdefault(row[0], row)
     targets = {row[5] for row in docs.values() if row[0] in wanted and row[5] is not None}
-    for row in index.linked_to(targets):
+    reversed_ = {
+        row[5] for row in docs.values() if row[0] in wanted and row[1] == REV and row[5] is not None
+    }
+    for row in index.linked_to(reversed_):
         docs.setdefault(row[0], row)
     need = {a[1] for a in allocs} | payers | targets
     need.difference_update(docs)
@@ -182,10 +185,12 @@ def affected_by(index: LedgerIndex, changed: Collection[str]) -> set[str]:
     result.update(a[1] for a in index.allocations_from(changed))
     result.update(a[0] for a in index.allocations_to(changed))
     result.update(row[0] for row in index.linked_to(changed))
-    targets = {row[5] for row in docs if row[5] is not None}
-    result |= targets
-    result.update(row[0] for row in index.linked_to(targets))
-    result.update(a[1] for a in index.allocations_from(targets))
+    result.update(row[5] for row in docs if row[5] is not None)
+    # a reversal also moves what its receipt paid, and decides which of two
+    # reversals of one receipt counts
+    reversed_ = {row[5] for row in docs if row[5] is not None and row[1] == REV}
+    result.update(row[0] for row in index.linked_to(reversed_))
+    result.update(a[1] for a in index.allocations_from(reversed_))
     return result
 
 

@@ -240,7 +240,9 @@ def _links(
     last: dict[str, int] = {}
     misc: dict[str, int] = {}
     expect = {REV: CR, REF: CN, CR: DEP}
-    for row in sorted(links, key=lambda r: (r[3], r[0])):
+    # only reversals depend on order (the earliest of two reversals counts)
+    reversals = sorted((r for r in links if r[1] == REV), key=lambda r: (r[3], r[0]))
+    for row in (*(r for r in links if r[1] != REV), *reversals):
         _doc_id, kind, client, day, amount, link = row
         target = index.get(link or "")
         if target is None:

@@ -1,0 +1,283 @@
+"""Benchmark: receivables and WIP reposts against SQLite doing the same aggregation.
+
+Usage: ``python benchmarks/repost.py [--quick] [--size N] [--changes N] [--seed N]``
+
+Generates a realistic receivables ledger of ``--size`` documents (default
+1,000,000; ``--quick`` 100,000) and prints, in one run:
+
+* the full repost time (the integer-cent kernel over rows already in memory);
+* the same aggregation written as one SQL query in SQLite (in memory, indexed),
+  on the same rows, and the ratio of the two (target <= 2x);
+* an incremental repost after ``--changes`` (1,000) edits against a full
+  repost of the edited ledger (target >= 100x), checked equal to it;
+* a WIP repost of a WIP ledger of the same size against its SQL equivalent;
+* the peak resident memory of the process.
+
+Loading rows (into SQLite, into the in-memory index) is not timed on either
+side. The last line printed is the JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import resource
+import sqlite3
+import time
+from decimal import Decimal
+
+from syncstate.domain.repost.ledger import MemoryLedger, RepostState, incremental_repost
+from syncstate.domain.repost.receivables import repost_rows
+from syncstate.domain.repost.synthetic import make_ledger, random_changes
+from syncstate.domain.repost.wip import WipEntry, repost_wip
+
+SQL = """
+WITH rev AS (
+    SELECT r.link AS id, MIN(r.day) AS day FROM docs r JOIN docs c ON c.id = r.link
+    WHERE r.kind = 4 AND c.kind = 2 AND c.client IS r.client GROUP BY r.link
+), alloc AS (
+    SELECT a.src, a.dest, a.amount, a.day FROM allocs a
+    JOIN docs s ON s.id = a.src JOIN docs t ON t.id = a.dest
+    WHERE a.src NOT IN (SELECT id FROM rev) AND s.kind IN (2, 3) AND s.client IS NOT NULL
+      AND t.kind IN (0, 1) AND t.client IS s.client
+), to_sum AS (
+    SELECT dest AS id, SUM(amount) AS s, MAX(day) AS d, COUNT(DISTINCT src) AS n
+    FROM alloc GROUP BY dest
+), from_sum AS (
+    SELECT src AS id, SUM(amount) AS s, MAX(day) AS d FROM alloc GROUP BY src
+), link_sum AS (
+    SELECT l.link AS id, SUM(l.amount) AS s, MAX(l.day) AS d,
+           SUM(CASE WHEN l.client IS NULL THEN l.amount ELSE 0 END) AS misc
+    FROM docs l JOIN docs t ON t.id = l.link
+    WHERE (l.kind = 2 AND t.kind = 6) OR (l.kind = 5 AND t.kind = 3) GROUP BY l.link
+), bal AS (
+    SELECT d.id, d.kind, d.client, d.day, d.amount, rev.day AS rev_day,
+        CASE
+            WHEN d.kind IN (0, 1) THEN d.amount - COALESCE(ts.s, 0)
+            WHEN d.kind = 2 AND (d.client IS NULL OR rev.day IS NOT NULL) THEN 0
+            WHEN d.kind = 2 THEN d.amount - COALESCE(fs.s, 0)
+            WHEN d.kind = 3 THEN d.amount + COALESCE(fs.s, 0) + COALESCE(ls.s, 0)
+            WHEN d.kind = 6 THEN d.amount - COALESCE(ls.s, 0)
+            ELSE 0
+        END AS outstanding,
+        CASE
+            WHEN d.kind IN (4, 5) OR (d.kind = 2 AND d.client IS NULL) THEN d.day
+            WHEN d.kind = 2 AND rev.day IS NOT NULL THEN rev.day
+            ELSE COALESCE(MAX(COALESCE(ts.d, fs.d, ls.d), COALESCE(fs.d, ts.d, ls.d),
+                              COALESCE(ls.d, ts.d, fs.d)), d.day)
+        END AS last_day,
+        CASE WHEN d.kind IN (0, 1) THEN
+            CASE COALESCE(ts.n, 0) WHEN 0 THEN 0 WHEN 1 THEN 1 ELSE 2 END
+        ELSE -1 END AS ptype,
+        CASE WHEN d.kind IN (2, 4, 6) THEN d.amount ELSE 0 END AS bank,
+        CASE
+            WHEN d.kind = 2 AND d.client IS NOT NULL THEN -d.amount
+            WHEN d.kind = 4 AND d.client IS NOT NULL THEN -d.amount
+            WHEN d.kind IN (2, 4) THEN 0
+            WHEN d.kind = 6 THEN d.amount - COALESCE(ls.misc, 0)
+            ELSE d.amount
+        END AS receivables
+    FROM docs d
+    LEFT JOIN rev ON rev.id = d.id
+    LEFT JOIN to_sum ts ON ts.id = d.id
+    LEFT JOIN from_sum fs ON fs.id = d.id
+    LEFT JOIN link_sum ls ON ls.id = d.id
+)
+SELECT id, outstanding,
+    CASE WHEN outstanding = 0 THEN last_day END,
+    outstanding = 0 AND last_day < :period_start,
+    ptype, bank, receivables
+FROM bal
+"""
+
+WIP_SQL = """
+SELECT w.id,
+    CASE WHEN w.status = 'billed' AND i.day IS NOT NULL THEN i.day < :period_start ELSE 0 END,
+    CASE WHEN w.status = 'billed' THEN i.day END,
+    CASE WHEN w.status = 'billed' AND i.day IS NOT NULL
+         THEN COALESCE(w.billed, 0) - COALESCE(w.amount, 0) END,
+    CASE WHEN w.status = 'billed' AND i.day IS NOT NULL THEN 'billed' ELSE 'unbilled' END
+FROM wip w LEFT JOIN invoices i ON i.id = w.invoice
+WHERE w.type IS NOT NULL AND w.type != ''
+  AND NOT (w.type IN ('time', 'expense') AND w.work_code IS NULL AND w.client IS NULL
+           AND COALESCE(w.amount, 0) = 0 AND COALESCE(w.quantity, 0) = 0)
+"""
+
+
+def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """(seconds, result) of one call."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def sqlite_receivables(docs, allocs, period_start):  # type: ignore[no-untyped-def]
+    """(seconds, rows) for the SQL aggregation; loading and indexing are not timed."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE TABLE docs (id TEXT PRIMARY KEY, kind INT, client TEXT, day INT, amount INT,"
+        " link TEXT)"
+    )
+    conn.execute("CREATE TABLE allocs (src TEXT, dest TEXT, amount INT, day INT)")
+    conn.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?)", docs)
+    conn.executemany("INSERT INTO allocs VALUES (?, ?, ?, ?)", allocs)
+    conn.execute("CREATE INDEX allocs_src ON allocs (src)")
+    conn.execute("CREATE INDEX allocs_dest ON allocs (dest)")
+    conn.execute("CREATE INDEX docs_link ON docs (link)")
+    conn.execute("ANALYZE")
+    seconds, rows = timed(lambda: conn.execute(SQL, {"period_start": period_start}).fetchall())
+    conn.close()
+    return seconds, rows
+
+
+def wip_ledger(rng: random.Random, size: int) -> tuple[list[WipEntry], dict[str, dt.date]]:
+    """A WIP ledger: time and expense entries, most billed, a few blank or orphaned."""
+    base = dt.date(2023, 1, 1)
+    invoices = {f"B{i}": base + dt.timedelta(days=i // 50) for i in range(size // 20)}
+    names = list(invoices)
+    entries = []
+    for n in range(size):
+        roll = rng.random()
+        billed = roll < 0.7
+        entries.append(
+            WipEntry(
+                id=f"W{n}",
+                type="" if roll > 0.995 else ("time" if roll < 0.8 else "expense"),
+                client=f"C{n % 5000}",
+                date=base + dt.timedelta(days=n // 2000),
+                work_code="WC",
+                staff=f"S{n % 200}",
+                quantity=Decimal(rng.randrange(1, 80)) / 10,
+                amount=Decimal(rng.randrange(100, 50_000)) / 100,
+                billed_amount=Decimal(rng.randrange(100, 50_000)) / 100 if billed else None,
+                invoice=(rng.choice(names) if roll < 0.69 else "GONE") if billed else None,
+                billing_status="billed" if billed else "unbilled",
+            )
+        )
+    return entries, invoices
+
+
+def sqlite_wip(entries: list[WipEntry], invoices: dict[str, dt.date], period_start: dt.date):  # type: ignore[no-untyped-def]
+    """(seconds, rows) for the WIP SQL; loading is not timed."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE TABLE wip (id TEXT PRIMARY KEY, type TEXT, client TEXT, work_code TEXT,"
+        " quantity TEXT, amount TEXT, billed TEXT, invoice TEXT, status TEXT)"
+    )
+    conn.execute("CREATE TABLE invoices (id TEXT PRIMARY KEY, day TEXT)")
+    conn.executemany(
+        "INSERT INTO wip VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (
+                e.id,
+                e.type,
+                e.client,
+                e.work_code,
+                str(e.quantity),
+                str(e.amount),
+                None if e.billed_amount is None else str(e.billed_amount),
+                e.invoice,
+                e.billing_status,
+            )
+            for e in entries
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO invoices VALUES (?, ?)", ((k, v.isoformat()) for k, v in invoices.items())
+    )
+    seconds, rows = timed(
+        lambda: conn.execute(WIP_SQL, {"period_start": period_start.isoformat()}).fetchall()
+    )
+    conn.close()
+    return seconds, rows
+
+
+def main() -> None:
+    """Run the benchmark and print the figures; the last line is JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 documents")
+    parser.add_argument("--size", type=int, default=None)
+    parser.add_argument("--changes", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=20240301)
+    args = parser.parse_args()
+    size = args.size or (100_000 if args.quick else 1_000_000)
+    rng = random.Random(args.seed)
+
+    gen_s, ledger = timed(make_ledger, rng, documents=size, clients=max(10, size // 50))
+    docs, allocs = ledger.rows()
+    print(
+        f"ledger: {len(docs):,} documents, {len(allocs):,} allocations (generated in {gen_s:.1f} s)"
+    )
+
+    full_s, (rows, findings) = timed(repost_rows, docs, allocs, ledger.period_start)
+    print(f"full repost (Python kernel):       {full_s:8.3f} s  ({len(findings)} findings)")
+    sql_s, sql_rows = sqlite_receivables(docs, allocs, ledger.period_start)
+    print(f"same aggregation in SQLite SQL:    {sql_s:8.3f} s")
+    same = {r[0]: r for r in rows} == {
+        r[0]: (r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]) for r in sql_rows
+    }
+    ratio = full_s / sql_s
+    print(
+        f"ratio full / SQLite:               {ratio:8.2f}x  (target <= 2x; results equal: {same})"
+    )
+
+    index = MemoryLedger(docs, allocs)
+    state = RepostState.of(rows, findings)
+    upserts, deletes = random_changes(random.Random(args.seed + 1), ledger, args.changes)
+    inc_s, affected = timed(
+        incremental_repost,
+        index,
+        state,
+        upserts=upserts,
+        deletes=deletes,
+        period_start=ledger.period_start,
+    )
+    full2_s, (rows2, findings2) = timed(
+        repost_rows, list(index.all_documents()), list(index.all_allocations()), ledger.period_start
+    )
+    equal = state.balances == {r[0]: r for r in rows2} and state.all_findings() == findings2
+    speedup = full2_s / inc_s
+    print(
+        f"incremental after {args.changes} changes:   {inc_s:8.4f} s  ({len(affected)} documents"
+        f" reposted; full {full2_s:.3f} s; speed-up {speedup:,.0f}x, target >= 100x;"
+        f" equal to full: {equal})"
+    )
+    del index, state, rows, rows2, sql_rows, docs, allocs, ledger
+
+    wip_size = size
+    entries, invoices = wip_ledger(random.Random(args.seed + 2), wip_size)
+    period_start = dt.date(2023, 6, 1)
+    wip_s, wip_result = timed(repost_wip, entries, invoices, period_start=period_start)
+    wip_sql_s, wip_rows = sqlite_wip(entries, invoices, period_start)
+    print(
+        f"WIP repost of {wip_size:,} entries:     {wip_s:8.3f} s  (SQLite {wip_sql_s:.3f} s,"
+        f" ratio {wip_s / wip_sql_s:.2f}x; {len(wip_result.deletions)} deleted,"
+        f" kept {len(wip_result.balances)} = SQL rows {len(wip_rows)})"
+    )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory:              {peak_mb:8.0f} MB")
+    summary = {
+        "benchmark": "repost",
+        "size": size,
+        "targets": {
+            "full_vs_sqlite": {"value": round(ratio, 2), "target": 2.0, "better": "lower"},
+            "incremental_speedup": {
+                "value": round(speedup, 1),
+                "target": 100.0,
+                "better": "higher",
+            },
+        },
+        "full_seconds": round(full_s, 3),
+        "sqlite_seconds": round(sql_s, 3),
+        "incremental_seconds": round(inc_s, 4),
+        "wip_vs_sqlite": round(wip_s / wip_sql_s, 2),
+        "peak_rss_mb": round(peak_mb),
+        "results_equal": same and equal,
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
