@@ -10,12 +10,15 @@ import pytest
 from syncstate.cli import main
 
 HEADER = "type,id,client,date,resource,quantity,unit_price,amount,currency,tax_code,description"
-CSV = HEADER + """,method,reference
+CSV = (
+    HEADER
+    + """,method,reference
 usage_log,u1,ann,2024-03-01,room,2,40.00,,USD,,,,
 payment,p1,ann,2024-03-01,,,,80.00,USD,,,card,
 usage_log,u2,bob,2024-03-02,laser,1,99.00,,USD,,,,
 usage_log,u0,bob,2023-01-05,laser,1,99.00,,USD,,,,
 """
+)
 
 
 def run(capsys: pytest.CaptureFixture[str], db: Path, *args: str) -> tuple[int, str, str]:
