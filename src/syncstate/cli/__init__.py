@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "results",
     "bundle",
     "sie",
+    "mirror",
     "repost",
     "diagnose",
 )

@@ -1,0 +1,295 @@
+"""Inbound mirror use cases: load, clear, reload and drift, one company at a time.
+
+* :meth:`MirrorService.load` reads a :class:`~syncstate.ports.Source` and puts its
+  fiscal years in the mirror: each year is staged beside the live one and all are
+  swapped in at once, so readers never see a gap or half a year.
+* :meth:`MirrorService.plan_clear` says what a clear would remove and returns a
+  confirmation token; :meth:`MirrorService.clear` needs that token or the company
+  id typed a second time. With ``reload_from`` the fresh years replace the old
+  ones atomically (no gap with no data); a failed reload keeps the old data and
+  says so, and can simply be run again.
+* :meth:`MirrorService.drift` compares the mirror with a fresh source read and
+  :meth:`MirrorService.apply_drift` applies only the differences.
+
+Every run holds the company's lock (other companies stay usable) and reports
+progress through :class:`~syncstate.ports.Progress`. The source is only read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+
+import attrs
+
+from syncstate.domain.mirror import LoadedYear, MirrorSnapshot, YearDrift, compute_drift
+from syncstate.errors import CompanyBusy, ConfirmationError, EmptySelectionError, SyncStateError
+from syncstate.periods import FiscalYear
+from syncstate.ports import Clock, MirrorStore, Progress, Source, SystemClock
+
+__all__ = ["ClearPlan", "LoadReport", "MirrorRun", "MirrorService"]
+
+
+@attrs.frozen(kw_only=True)
+class ClearPlan:
+    """What clearing ``years`` of ``company`` would remove; ``token`` confirms it."""
+
+    company: str
+    years: tuple[FiscalYear, ...]
+    loaded: tuple[LoadedYear, ...]
+    token: str
+
+    @property
+    def vouchers(self) -> int:
+        """Vouchers that would be removed."""
+        return sum(y.vouchers for y in self.loaded)
+
+    @property
+    def transactions(self) -> int:
+        """Transactions that would be removed."""
+        return sum(y.transactions for y in self.loaded)
+
+
+@attrs.frozen(kw_only=True)
+class LoadReport:
+    """What a load (or reload) put live."""
+
+    company: str
+    years: tuple[FiscalYear, ...]
+    vouchers: int
+    transactions: int
+    source: str
+
+
+@attrs.frozen(kw_only=True)
+class MirrorRun:
+    """The outcome of a clear (and reload): ``ok`` False means the old data was kept."""
+
+    company: str
+    years: tuple[FiscalYear, ...]
+    cleared: bool
+    reloaded: bool
+    removed: dict[str, int] = attrs.field(factory=dict)
+    load: LoadReport | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when everything asked for happened."""
+        return not self.error
+
+
+def _plan_token(company: str, years: Sequence[FiscalYear], loaded: Sequence[LoadedYear]) -> str:
+    text = "|".join(
+        [company, *(str(y) for y in years), *(f"{y.year}:{y.generation}" for y in loaded)]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class MirrorService:
+    """Load, clear, reload and compare the mirror of one company at a time."""
+
+    def __init__(
+        self,
+        store: MirrorStore,
+        *,
+        clock: Clock | None = None,
+        holder: str | None = None,
+        stale_lock_after: dt.timedelta = dt.timedelta(hours=2),
+    ) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.stale_lock_after = stale_lock_after
+
+    @contextlib.contextmanager
+    def locked(self, company: str) -> Iterator[None]:
+        """Hold ``company``'s lock for the block, or raise :class:`CompanyBusy`."""
+        if not self.store.try_lock(
+            company, holder=self.holder, at=self.clock.now(), stale_after=self.stale_lock_after
+        ):
+            raise CompanyBusy(company=company)
+        try:
+            yield
+        finally:
+            self.store.unlock(company, holder=self.holder)
+
+    # ---------------------------------------------------------------- loading
+
+    def load(
+        self,
+        company: str,
+        source: Source,
+        *,
+        years: Iterable[FiscalYear] | None = None,
+        progress: Progress | None = None,
+    ) -> LoadReport:
+        """Load ``years`` (all the source has when None) and swap them in together."""
+        with self.locked(company):
+            return self._load(company, source, years, progress)
+
+    def _load(
+        self,
+        company: str,
+        source: Source,
+        years: Iterable[FiscalYear] | None,
+        progress: Progress | None,
+    ) -> LoadReport:
+        snapshot = source.snapshot(company, years)
+        if progress is not None:
+            progress.note(f"read {len(snapshot.years)} fiscal year(s) from {snapshot.source}")
+        return self._stage_and_swap(company, snapshot, progress)
+
+    def _stage_and_swap(
+        self, company: str, snapshot: MirrorSnapshot, progress: Progress | None
+    ) -> LoadReport:
+        if snapshot.company != company:
+            raise ConfirmationError(
+                f"the source returned company {snapshot.company!r}, not {company!r}"
+            )
+        if not snapshot.years:
+            raise EmptySelectionError(f"the source holds no fiscal year for company {company}")
+        staged: dict[FiscalYear, int] = {}
+        now = self.clock.now()
+        try:
+            for year in snapshot.years:
+                staged[year.year] = self.store.stage_year(
+                    company, year, source=snapshot.source, at=now, progress=progress
+                )
+            self.store.swap_in(company, staged, snapshot.accounts, at=self.clock.now())
+        except BaseException:
+            for generation in staged.values():
+                with contextlib.suppress(SyncStateError):
+                    self.store.discard(company, generation)
+            raise
+        return LoadReport(
+            company=company,
+            years=tuple(y.year for y in snapshot.years),
+            vouchers=sum(len(y.vouchers) for y in snapshot.years),
+            transactions=sum(y.transaction_count for y in snapshot.years),
+            source=snapshot.source,
+        )
+
+    # --------------------------------------------------------------- clearing
+
+    def plan_clear(self, company: str, years: Iterable[FiscalYear]) -> ClearPlan:
+        """What clearing ``years`` would remove, with a token to confirm exactly that."""
+        chosen = tuple(sorted(set(years), key=lambda y: y.start))
+        if not chosen:
+            raise EmptySelectionError("choose at least one fiscal year to clear")
+        loaded = tuple(y for y in self.store.loaded_years(company) if y.year in chosen)
+        return ClearPlan(
+            company=company,
+            years=chosen,
+            loaded=loaded,
+            token=_plan_token(company, chosen, loaded),
+        )
+
+    def clear(
+        self,
+        company: str,
+        years: Iterable[FiscalYear],
+        *,
+        confirm: str,
+        reload_from: Source | None = None,
+        progress: Progress | None = None,
+    ) -> MirrorRun:
+        """Clear the mirrored amounts of ``years`` of ``company``; optionally reload them.
+
+        ``confirm`` must be the company id again, or the token of
+        :meth:`plan_clear` for the same company, years and mirror state.
+        Documents, budget versions and report templates stay; other years and
+        companies stay; the source is never written to. With ``reload_from``
+        the fresh years are loaded beside the old ones and swapped in; if that
+        fails the old years stay live and the run says why.
+        """
+        plan = self.plan_clear(company, years)
+        if confirm not in (company, plan.token):
+            raise ConfirmationError(
+                f"clearing company {company}: confirm with the company id or the plan token"
+                f" (got {confirm!r}; the plan may be stale if the mirror changed since)"
+            )
+        with self.locked(company):
+            if reload_from is None:
+                removed = self.store.clear_years(company, plan.years)
+                return MirrorRun(
+                    company=company, years=plan.years, cleared=True, reloaded=False, removed=removed
+                )
+            try:
+                report = self._load(company, reload_from, plan.years, progress)
+            except SyncStateError as exc:
+                return MirrorRun(
+                    company=company,
+                    years=plan.years,
+                    cleared=False,
+                    reloaded=False,
+                    error=f"reload failed, the old data of {company} is kept: {exc}",
+                )
+            removed = {
+                "vouchers": plan.vouchers,
+                "transactions": plan.transactions,
+                "years": len(plan.loaded),
+            }
+            return MirrorRun(
+                company=company,
+                years=plan.years,
+                cleared=True,
+                reloaded=True,
+                removed=removed,
+                load=report,
+            )
+
+    # ------------------------------------------------------------------ drift
+
+    def drift(
+        self, company: str, source: Source, *, years: Iterable[FiscalYear] | None = None
+    ) -> tuple[YearDrift, ...]:
+        """Compare each year the source holds (or ``years``) with the mirror."""
+        snapshot = source.snapshot(company, years)
+        return tuple(
+            compute_drift(self.store.read_year(company, year.year), year) for year in snapshot.years
+        )
+
+    def apply_drift(
+        self,
+        company: str,
+        drifts: Iterable[YearDrift],
+        *,
+        source: Source | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Apply only the differences; a year new to the mirror is loaded whole.
+
+        Returns the number of years changed. New years need ``source``.
+        """
+        pending = [d for d in drifts if not d.is_empty]
+        changed = 0
+        with self.locked(company):
+            if progress is not None:
+                progress.start(len(pending), "applying drift")
+            try:
+                new_years = [d.year for d in pending if d.new_year]
+                if new_years:
+                    if source is None:
+                        raise EmptySelectionError(
+                            "the drift holds years not in the mirror: pass the source to load them"
+                        )
+                    self._load(company, source, new_years, None)
+                    changed += len(new_years)
+                    if progress is not None:
+                        progress.advance(len(new_years), outcome="loaded")
+                for drift in pending:
+                    if drift.new_year:
+                        continue
+                    self.store.apply_drift(company, drift, at=self.clock.now())
+                    changed += 1
+                    if progress is not None:
+                        progress.advance(outcome="applied")
+            finally:
+                if progress is not None:
+                    progress.finish()
+        return changed
