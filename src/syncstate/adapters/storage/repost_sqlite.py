@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from syncstate.adapters.storage.migrations import migrate_sqlite
-from syncstate.domain.repost.receivables import AllocRow, BalanceRow, DocRow
+from syncstate.domain.repost.receivables import AllocRow, BalanceRow, DepositTotals, DocRow
 from syncstate.errors import StorageError
 
 __all__ = ["REPOST_MIGRATIONS", "SQLiteLedgerStore"]
@@ -130,6 +130,18 @@ class _CompanyLedger:
             " WHERE company = ? AND link IN ({marks})"
         )
         return [_doc(r) for r in self._many(sql, ids)]
+
+    def deposit_totals(self, ids: Collection[str]) -> dict[str, DepositTotals]:
+        """For each id, its cash receipts' (sum, sum without client, last date)."""
+        sql = (
+            "SELECT link, SUM(amount), SUM(CASE WHEN client IS NULL THEN amount ELSE 0 END),"
+            " MAX(day) FROM ar_documents WHERE company = ? AND kind = 2 AND link IN ({marks})"
+            " GROUP BY link"
+        )
+        out: dict[str, DepositTotals] = {i: (0, 0, None) for i in ids}
+        for r in self._many(sql, ids):
+            out[r[0]] = (r[1], r[2], r[3])
+        return out
 
 
 class SQLiteLedgerStore:

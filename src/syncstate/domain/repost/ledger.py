@@ -23,7 +23,16 @@ from typing import Protocol
 import attrs
 
 from syncstate.domain.repost.findings import Finding
-from syncstate.domain.repost.receivables import REV, AllocRow, BalanceRow, DocRow, repost_rows
+from syncstate.domain.repost.receivables import (
+    CR,
+    DEP,
+    REV,
+    AllocRow,
+    BalanceRow,
+    DepositTotals,
+    DocRow,
+    repost_rows,
+)
 
 __all__ = [
     "LedgerIndex",
@@ -54,6 +63,10 @@ class LedgerIndex(Protocol):
         """Documents whose link (reverses, refunds, deposit) names one of these ids."""
         ...
 
+    def deposit_totals(self, ids: Collection[str]) -> dict[str, DepositTotals]:
+        """For each id, its cash receipts' (sum, sum without client, last date)."""
+        ...
+
 
 class MemoryLedger:
     """An in-memory :class:`LedgerIndex` that also takes changes."""
@@ -63,6 +76,8 @@ class MemoryLedger:
         self._from: dict[str, list[AllocRow]] = {}
         self._payers: dict[str, set[str]] = {}
         self._linked: dict[str, set[str]] = {}
+        # deposit id -> [sum, miscellaneous sum, {day: receipts that day}]
+        self._deposits: dict[str, tuple[list[int], dict[int, int]]] = {}
         for row in docs:
             self._put(row)
         for alloc in allocs:
@@ -73,11 +88,24 @@ class MemoryLedger:
         self._docs[row[0]] = row
         if row[5] is not None:
             self._linked.setdefault(row[5], set()).add(row[0])
+            if row[1] == CR:
+                self._count(row, 1)
+
+    def _count(self, row: DocRow, sign: int) -> None:
+        sums, days = self._deposits.setdefault(row[5] or "", ([0, 0], {}))
+        sums[0] += sign * row[4]
+        if row[2] is None:
+            sums[1] += sign * row[4]
+        days[row[3]] = days.get(row[3], 0) + sign
+        if not days[row[3]]:
+            del days[row[3]]
 
     def _drop(self, doc_id: str) -> None:
         old = self._docs.pop(doc_id, None)
         if old is not None and old[5] is not None:
             self._linked.get(old[5], set()).discard(doc_id)
+            if old[1] == CR:
+                self._count(old, -1)
         for alloc in self._from.pop(doc_id, ()):
             self._payers.get(alloc[1], set()).discard(doc_id)
 
@@ -141,15 +169,26 @@ class MemoryLedger:
             found |= self._linked.get(i, set())
         return self.documents(found)
 
+    def deposit_totals(self, ids: Collection[str]) -> dict[str, DepositTotals]:
+        """Receipt totals of these deposits, kept up to date on every change."""
+        out: dict[str, DepositTotals] = {}
+        for i in ids:
+            sums, days = self._deposits.get(i, ([0, 0], {}))
+            out[i] = (sums[0], sums[1], max(days) if days else None)
+        return out
 
-def neighbourhood(index: LedgerIndex, ids: Collection[str]) -> tuple[list[DocRow], list[AllocRow]]:
-    """The documents and allocations that decide the balances of ``ids``."""
+
+def neighbourhood(
+    index: LedgerIndex, ids: Collection[str]
+) -> tuple[list[DocRow], list[AllocRow], dict[str, DepositTotals]]:
+    """The documents, allocations and deposit totals that decide the balances of ``ids``."""
     wanted = set(ids)
     docs = {row[0]: row for row in index.documents(wanted)}
+    deposits = {i for i, row in docs.items() if row[1] == DEP}
     allocs = index.allocations_from(wanted)
     incoming = [a for a in index.allocations_to(wanted) if a[0] not in wanted]
     allocs.extend(incoming)
-    for row in index.linked_to(wanted):
+    for row in index.linked_to(wanted - deposits):
         docs.setdefault(row[0], row)
     payers = {a[0] for a in incoming}
     for row in index.linked_to(payers):
@@ -164,15 +203,15 @@ def neighbourhood(index: LedgerIndex, ids: Collection[str]) -> tuple[list[DocRow
     need.difference_update(docs)
     for row in index.documents(need):
         docs[row[0]] = row
-    return list(docs.values()), allocs
+    return list(docs.values()), allocs, index.deposit_totals(deposits)
 
 
 def recompute(
     index: LedgerIndex, ids: Collection[str], period_start: int
 ) -> tuple[list[BalanceRow], list[Finding]]:
     """Balances and findings of just ``ids``, equal to a full repost's for them."""
-    docs, allocs = neighbourhood(index, ids)
-    return repost_rows(docs, allocs, period_start, only=ids)
+    docs, allocs, deposits = neighbourhood(index, ids)
+    return repost_rows(docs, allocs, period_start, only=ids, deposits=deposits)
 
 
 def affected_by(index: LedgerIndex, changed: Collection[str]) -> set[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 
 import attrs
@@ -29,6 +29,7 @@ __all__ = [
     "AllocRow",
     "Allocation",
     "BalanceRow",
+    "DepositTotals",
     "DocKind",
     "DocRow",
     "GLAmounts",
@@ -79,6 +80,8 @@ DocRow = tuple[str, int, str | None, int, int, str | None]
 AllocRow = tuple[str, str, int, int]
 #: (id, outstanding, clear date ordinal, clear flag, payment type code, bank, receivables)
 BalanceRow = tuple[str, int, int | None, bool, int, int, int]
+#: a deposit's client and miscellaneous receipts: (sum, miscellaneous sum, last date)
+DepositTotals = tuple[int, int, int | None]
 
 
 def cents(amount: Decimal, *, what: str = "amount") -> int:
@@ -296,11 +299,14 @@ def repost_rows(
     period_start: int,
     *,
     only: Collection[str] | None = None,
+    deposits: Mapping[str, DepositTotals] | None = None,
 ) -> tuple[list[BalanceRow], list[Finding]]:
     """The kernel: balance rows for ``docs`` (or just the ids in ``only``) and findings.
 
     ``period_start`` is the ordinal of the current period's first day. Findings
     are sorted by document and code so two runs over the same ledger agree.
+    ``deposits`` gives pre-aggregated receipt totals of some deposits, so a
+    scoped repost of a deposit need not read every receipt in it.
     """
     findings: list[Finding] = []
     index: dict[str, DocRow] = {}
@@ -317,6 +323,12 @@ def repost_rows(
         elif row[1] == REV:
             findings.append(_finding(Code.AR_BAD_LINK, row, "names no cash receipt to reverse"))
     reversed_on, applied, last, misc = _links(index, links, findings)
+    for dep_id, (total, misc_total, last_day) in (deposits or {}).items():
+        if dep_id in index and index[dep_id][1] == DEP:
+            applied[dep_id], misc[dep_id] = total, misc_total
+            last.pop(dep_id, None)
+            if last_day is not None:
+                last[dep_id] = last_day
 
     payer: dict[str, str] = {}
     for src_id, to, amount, day in allocs:
