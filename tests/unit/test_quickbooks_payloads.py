@@ -93,6 +93,22 @@ def test_payment_applied_to_an_invoice_links_it() -> None:
     assert body["Line"][0]["LinkedTxn"] == [{"TxnId": "239", "TxnType": "Invoice"}]
 
 
+def test_payment_spread_over_several_invoices_links_each_with_its_amount() -> None:
+    doc = Document(
+        kind="payment",
+        source=RecordKey("acme", "payment", "p-2"),
+        date=dt.date(2026, 3, 9),
+        party="c1",
+        fields={"amount": "150.00", "applications": "239=100.00;241=50"},
+    )
+    body = render(doc, MAPPING, KEY)
+    assert body["TotalAmt"] == Decimal("150.00")
+    assert [(line["LinkedTxn"][0]["TxnId"], line["Amount"]) for line in body["Line"]] == [
+        ("239", Decimal("100.00")),
+        ("241", Decimal("50.00")),
+    ]
+
+
 def test_unknown_kind_is_a_validation_error() -> None:
     with pytest.raises(RemoteValidationError, match="bill"):
         render(invoice(kind="bill"), MAPPING, KEY)

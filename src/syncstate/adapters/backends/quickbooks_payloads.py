@@ -267,7 +267,18 @@ def _payment(doc: Document, mapping: QboMapping, key: str, record: str) -> dict[
         "TotalAmt": total,
         "PrivateNote": _with_tag(doc.memo, key),
     }
-    if doc.fields.get("applies_to"):
+    if doc.fields.get("applications"):
+        # "TxnId=amount;TxnId=amount": one payment line per invoice it settles
+        body["Line"] = [
+            {
+                "Amount": quantize(to_decimal(amount, what=f"record {record}: application")),
+                "LinkedTxn": [{"TxnId": txn_id, "TxnType": "Invoice"}],
+            }
+            for txn_id, _, amount in (
+                part.partition("=") for part in doc.fields["applications"].split(";") if part
+            )
+        ]
+    elif doc.fields.get("applies_to"):
         body["Line"] = [
             {
                 "Amount": total,
