@@ -43,6 +43,17 @@ def test_demo_exports_everything_once_and_leaves_only_the_warned_leftovers(
     assert isinstance(first, dict) and first["retries"] >= 3
 
 
+def test_demo_bundles_exports_overwrites_and_unbundles_the_coworking_company(
+    demo: tuple[Path, dict[str, object]],
+) -> None:
+    bundling = demo[1]["bundling"]
+    assert isinstance(bundling, dict)
+    assert bundling["historical"] == 2
+    assert bundling["bundles"] == {"invoice": 2, "sales_receipt": 2, "payment": 1}
+    assert bundling["exported"] == {"exported": 5}
+    assert bundling["overwrite"] == "updated" and bundling["reopened"] == 2
+
+
 def test_demo_prints_the_tour_with_the_reset_warning(tmp_path: Path) -> None:
     done = run_cli("demo", "--dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
