@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,9 +71,11 @@ def test_status_reports_counts_as_json(demo: tuple[Path, dict[str, object]]) -> 
     assert counts["exported"] == 75
 
 
-def test_reset_without_acknowledge_changes_nothing_then_applies(tmp_path: Path) -> None:
-    run_cli("demo", "--dir", str(tmp_path), "--json")
-    db = str(tmp_path / "syncstate.db")
+def test_reset_without_acknowledge_changes_nothing_then_applies(
+    demo: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "copy.db")
+    shutil.copyfile(demo[0], db)
     base = [
         "reset",
         "--db",
