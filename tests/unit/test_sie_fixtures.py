@@ -82,7 +82,9 @@ def test_bad_balance_file_is_an_unbalanced_voucher_error(sie_dir: Path) -> None:
 
 
 def test_bad_balance_file_no_longer_reconciles_account_1910(sie_dir: Path) -> None:
-    doc = parse_sie(sie_dir / "jsisie__transaktioner_ovnbolag-bad-balance.se", allow_unbalanced=True)
+    doc = parse_sie(
+        sie_dir / "jsisie__transaktioner_ovnbolag-bad-balance.se", allow_unbalanced=True
+    )
     b1 = next(v for v in doc.vouchers if (v.series, v.number) == ("B", "1"))
     assert b1.total == Decimal("-12771.00")
     moved = sum(r.amount for v in doc.vouchers for r in v.transactions if r.account == "1910")
@@ -177,7 +179,9 @@ def test_blblov_three_encodings_decode_to_the_same_text(sie_dir: Path) -> None:
         )
     ]
     assert texts[0] == texts[1] == texts[2]
-    docs = [parse_sie(sie_dir / n) for n in ("sie4j__BLBLOV_SIE4.SI", "sie4j__BLBLOV_SIE4_UTF_8.SI")]
+    docs = [
+        parse_sie(sie_dir / n) for n in ("sie4j__BLBLOV_SIE4.SI", "sie4j__BLBLOV_SIE4_UTF_8.SI")
+    ]
     assert docs[0] == docs[1]
 
 
