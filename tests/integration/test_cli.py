@@ -55,6 +55,18 @@ def test_demo_bundles_exports_overwrites_and_unbundles_the_coworking_company(
     assert bundling["overwrite"] == "updated" and bundling["reopened"] == 2
 
 
+def test_demo_mirror_finds_the_silent_changes_and_reloads_without_a_gap(
+    demo: tuple[Path, dict[str, object]],
+) -> None:
+    mirror = demo[1]["mirror"]
+    assert isinstance(mirror, dict)
+    assert mirror["loaded_vouchers"] == 4
+    assert mirror["drift"]["vouchers_deleted"] == [["A", "2"]]
+    assert mirror["drift"]["vouchers_changed"] == [["A", "4"]]
+    assert mirror["drift_empty_after_apply"] is True
+    assert mirror["reload_ok"] is True and mirror["reloaded_vouchers"] == 3
+
+
 def test_demo_prints_the_tour_with_the_reset_warning(tmp_path: Path) -> None:
     done = run_cli("demo", "--dir", str(tmp_path))
     assert done.returncode == 0, done.stderr

@@ -26,6 +26,7 @@ from syncstate.adapters.backends.quickbooks_payloads import QboMapping
 from syncstate.adapters.storage.sqlite import SQLiteStore
 from syncstate.cli._common import add_json_argument, emit_json, print_table
 from syncstate.cli.demo_bundling import bundling_tour
+from syncstate.cli.demo_mirror import mirror_tour
 from syncstate.domain.records import RecordKey, TimeEntry
 from syncstate.domain.state import HIDDEN, ExportState
 from syncstate.periods import DateRange
@@ -309,8 +310,10 @@ def _tour(folder: Path, seed: int, out: Any) -> dict[str, Any]:
                 " bo's week 1 was reverse-exported instead, so it has no leftovers)."
             )
             bundling = bundling_tour(store, server, client, _Tokens(), say, out, clock.now())
+            mirror = mirror_tour(db, folder, say)
             return {
                 "bundling": bundling,
+                "mirror": mirror,
                 "company": COMPANY,
                 "database": str(db),
                 "states": {s.value: n for s, n in counts.items()},
