@@ -28,23 +28,29 @@ from syncstate.errors import (
     AmbiguousOutcome,
     AuthenticationError,
     BackendError,
+    CompanyBusy,
     ConfigurationError,
     ConfirmationError,
     DuplicateDocumentError,
     EmptySelectionError,
     InputError,
+    InterchangeError,
     InvalidTransition,
+    MappingError,
     MoneyError,
     PeriodError,
+    PluginNotFound,
     RecordNotFound,
     RemoteNotFound,
     RemoteValidationError,
     SchemaVersionError,
+    SieParseError,
     StaleVersionError,
     StorageError,
     SyncStateError,
     ThrottledError,
     TransientBackendError,
+    UnmappedReference,
     UnsupportedCapability,
 )
 from syncstate.money import Money, to_decimal
@@ -85,12 +91,60 @@ if TYPE_CHECKING:
     from syncstate.adapters.backends.memory import MemoryBackend
     from syncstate.adapters.backends.quickbooks import QuickBooksBackend, QuickBooksConfig
     from syncstate.adapters.backends.quickbooks_payloads import QboMapping
+    from syncstate.adapters.backends.sie import SieSource
+    from syncstate.adapters.backends.sie_check import check_sie
+    from syncstate.adapters.backends.sie_parser import parse_sie, read_sie
+    from syncstate.adapters.backends.sie_writer import write_sie
+    from syncstate.adapters.storage.bundles_memory import MemoryBundleStore
+    from syncstate.adapters.storage.bundles_sqlite import SQLiteBundleStore
+    from syncstate.adapters.storage.mirror_sqlite import SQLiteMirrorStore
     from syncstate.adapters.storage.postgres import PostgresStore
+    from syncstate.adapters.storage.repost_sqlite import SQLiteLedgerStore
+    from syncstate.domain.bundling import Bundle, BundleKind, BundlingPolicy
+    from syncstate.domain.mapping import MappingKind, Mappings
+    from syncstate.domain.repost.findings import Finding
+    from syncstate.domain.repost.projects import repost_projects
+    from syncstate.domain.repost.receivables import repost_receivables
+    from syncstate.domain.repost.staff import repost_staff
+    from syncstate.domain.repost.wip import repost_wip
+    from syncstate.domain.smart_accounting import SmartAccounting
+    from syncstate.domain.transactions import Payment, UsageLog
+    from syncstate.services.bundle_export import export_bundles, unbundle_and_reverse
+    from syncstate.services.bundling import BundleService
+    from syncstate.services.customer_sync import sync_customers
+    from syncstate.services.mirror import MirrorService
 
 __version__ = "0.1.0.dev0"
 
 #: public names loaded on first use: name -> module
 _LAZY = {
+    "Bundle": "syncstate.domain.bundling",
+    "BundleKind": "syncstate.domain.bundling",
+    "BundleService": "syncstate.services.bundling",
+    "BundlingPolicy": "syncstate.domain.bundling",
+    "Finding": "syncstate.domain.repost.findings",
+    "MappingKind": "syncstate.domain.mapping",
+    "Mappings": "syncstate.domain.mapping",
+    "MemoryBundleStore": "syncstate.adapters.storage.bundles_memory",
+    "MirrorService": "syncstate.services.mirror",
+    "Payment": "syncstate.domain.transactions",
+    "SQLiteBundleStore": "syncstate.adapters.storage.bundles_sqlite",
+    "SQLiteLedgerStore": "syncstate.adapters.storage.repost_sqlite",
+    "SQLiteMirrorStore": "syncstate.adapters.storage.mirror_sqlite",
+    "SieSource": "syncstate.adapters.backends.sie",
+    "SmartAccounting": "syncstate.domain.smart_accounting",
+    "UsageLog": "syncstate.domain.transactions",
+    "check_sie": "syncstate.adapters.backends.sie_check",
+    "export_bundles": "syncstate.services.bundle_export",
+    "parse_sie": "syncstate.adapters.backends.sie_parser",
+    "read_sie": "syncstate.adapters.backends.sie_parser",
+    "repost_projects": "syncstate.domain.repost.projects",
+    "repost_receivables": "syncstate.domain.repost.receivables",
+    "repost_staff": "syncstate.domain.repost.staff",
+    "repost_wip": "syncstate.domain.repost.wip",
+    "sync_customers": "syncstate.services.customer_sync",
+    "unbundle_and_reverse": "syncstate.services.bundle_export",
+    "write_sie": "syncstate.adapters.backends.sie_writer",
     "BeancountBackend": "syncstate.adapters.backends.beancount",
     "MemoryBackend": "syncstate.adapters.backends.memory",
     "PostgresStore": "syncstate.adapters.storage.postgres",
@@ -121,8 +175,13 @@ __all__ = [
     "AuthenticationError",
     "BackendError",
     "BeancountBackend",
+    "Bundle",
+    "BundleKind",
+    "BundleService",
+    "BundlingPolicy",
     "Capability",
     "Clock",
+    "CompanyBusy",
     "ConfigurationError",
     "ConfirmationError",
     "DateRange",
@@ -135,17 +194,26 @@ __all__ = [
     "ExportOptions",
     "ExportReport",
     "ExportState",
+    "Finding",
     "FiscalYear",
     "IngestReport",
     "InputError",
+    "InterchangeError",
     "InvalidTransition",
     "JournalEntry",
+    "MappingError",
+    "MappingKind",
+    "Mappings",
     "MemoryBackend",
+    "MemoryBundleStore",
     "MemoryStore",
+    "MirrorService",
     "Money",
     "MoneyError",
+    "Payment",
     "Period",
     "PeriodError",
+    "PluginNotFound",
     "PostgresStore",
     "Progress",
     "QboMapping",
@@ -159,8 +227,14 @@ __all__ = [
     "ResetPlan",
     "ResetResult",
     "ResultFilter",
+    "SQLiteBundleStore",
+    "SQLiteLedgerStore",
+    "SQLiteMirrorStore",
     "SQLiteStore",
     "SchemaVersionError",
+    "SieParseError",
+    "SieSource",
+    "SmartAccounting",
     "SourceRecord",
     "StaleVersionError",
     "StateStore",
@@ -175,20 +249,33 @@ __all__ = [
     "TimeEntry",
     "TransientBackendError",
     "UnexportReport",
+    "UnmappedReference",
     "UnsupportedCapability",
+    "UsageLog",
     "apply_reset",
     "available_backends",
     "available_stores",
+    "check_sie",
+    "export_bundles",
     "export_records",
     "idempotency_key",
     "open_backend",
     "open_store",
+    "parse_sie",
     "plan_reset",
+    "read_sie",
     "relink",
     "replay",
+    "repost_projects",
+    "repost_receivables",
+    "repost_staff",
+    "repost_wip",
+    "sync_customers",
     "sync_results",
     "to_decimal",
     "transition",
+    "unbundle_and_reverse",
     "unexport",
     "unlink",
+    "write_sie",
 ]
