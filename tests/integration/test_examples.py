@@ -13,6 +13,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 #: example -> a line its output must contain (the task it shows was done)
 KEY_LINES = {
+    "first_export.py": "second export: 0 exported",
     "export_week_to_quickbooks.py": "QuickBooks holds 10 TimeActivity documents",
     "reset_and_reexport.py": "the back end holds 25 live documents",
     "bundle_and_export_client.py": "exporting bo again: {'unchanged': 3}",
