@@ -18,14 +18,21 @@ from pathlib import Path
 
 import httpx
 
-from syncstate import QboMapping, QuickBooksBackend, QuickBooksConfig, SQLiteStore
-from syncstate.adapters.storage.bundles_sqlite import SQLiteBundleStore
-from syncstate.domain.mapping import MappingKind
-from syncstate.domain.transactions import Payment, UsageLog
-from syncstate.errors import MappingError
-from syncstate.services.bundle_export import export_bundles, fetch_bundle_pdf, mapping_tables
-from syncstate.services.bundling import BundleService
-from syncstate.services.customer_sync import sync_customers
+from syncstate import (
+    BundleService,
+    MappingError,
+    MappingKind,
+    Payment,
+    QboMapping,
+    QuickBooksBackend,
+    QuickBooksConfig,
+    SQLiteBundleStore,
+    SQLiteStore,
+    UsageLog,
+    export_bundles,
+    sync_customers,
+)
+from syncstate.services.bundle_export import fetch_bundle_pdf, mapping_tables
 from syncstate.testing.qbo_server import QboServer
 
 COMPANY = "harbor-rooms"

@@ -18,7 +18,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from syncstate.adapters.storage.repost_sqlite import SQLiteLedgerStore
+from syncstate import SQLiteLedgerStore
 from syncstate.domain.repost.receivables import Allocation, DocKind, ReceivableDocument
 from syncstate.services.repost import (
     apply_plan,

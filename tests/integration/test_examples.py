@@ -18,7 +18,7 @@ KEY_LINES = {
     "reset_and_reexport.py": "the back end holds 25 live documents",
     "bundle_and_export_client.py": "exporting bo again: {'unchanged': 3}",
     "repost_and_diagnose.py": "after repairing those too: 0 findings",
-    "clear_and_reload_sie.py": "reloaded",
+    "clear_and_reload_sie.py": "ok=True, 2 vouchers live",
 }
 
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
