@@ -101,6 +101,28 @@ def _to_db_status(status: Status) -> tuple[Any, ...]:
     )
 
 
+def _key_match(keys: Iterable[RecordKey]) -> tuple[str, dict[str, Any]]:
+    """A condition matching ``keys``: ``kind = .. AND source_id = ANY(..)`` per kind.
+
+    This shape lets PostgreSQL look the keys up in the primary key index
+    whatever its statistics say (a join against ``unnest`` of the keys is
+    planned as a nested loop over the whole company while the table has
+    never been analysed, e.g. right after a bulk ingest).
+    """
+    by_kind: dict[str, set[str]] = {}
+    for key in keys:
+        by_kind.setdefault(key.kind, set()).add(key.source_id)
+    if not by_kind:
+        return "FALSE", {}
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    for n, (kind, ids) in enumerate(sorted(by_kind.items())):
+        clauses.append(f"(kind = %(kind{n})s AND source_id = ANY(%(ids{n})s::text[]))")
+        params[f"kind{n}"] = kind
+        params[f"ids{n}"] = sorted(ids)
+    return f"({' OR '.join(clauses)})", params
+
+
 def _stored(row: Sequence[Any]) -> StoredRecord:
     record = SourceRecord(
         key=RecordKey(row[0], row[1], row[2]),
@@ -177,19 +199,17 @@ class PostgresStore:
         self, conn: Connection, company: str, keys: Iterable[RecordKey]
     ) -> dict[RecordKey, Status]:
         """Current statuses of ``keys``, locked for this transaction (in key order)."""
-        wanted = set()
+        wanted = []
         for key in keys:
             check_company(company, key)
-            wanted.add((key.kind, key.source_id))
+            wanted.append(key)
         if not wanted:
             return {}
-        kinds, ids = zip(*sorted(wanted), strict=True)
+        match, params = _key_match(wanted)
         rows = conn.execute(
             f"SELECT kind, source_id, {_STATUS} FROM {self._records} "
-            "WHERE company = %s AND (kind, source_id) IN "
-            "(SELECT k, s FROM unnest(%s::text[], %s::text[]) AS wanted (k, s)) "
-            "ORDER BY kind, source_id FOR UPDATE",
-            (company, list(kinds), list(ids)),
+            f"WHERE company = %(company)s AND {match} ORDER BY kind, source_id FOR UPDATE",
+            {"company": company, **params},
         )
         return {RecordKey(company, r[0], r[1]): _from_db_status(r[2:]) for r in rows}
 
@@ -482,12 +502,9 @@ class PostgresStore:
             wanted = sorted(set(keys))
             for key in wanted:
                 check_company(company, key)
-            where.append(
-                "(kind, source_id) IN (SELECT k, s FROM "
-                "unnest(%(wkinds)s::text[], %(wids)s::text[]) AS wanted (k, s))"
-            )
-            params["wkinds"] = [k.kind for k in wanted]
-            params["wids"] = [k.source_id for k in wanted]
+            match, by_kind = _key_match(wanted)
+            where.append(match)
+            params.update(by_kind)
         sql = (
             f"SELECT {_RECORD_COLUMNS} FROM {self._records} WHERE {' AND '.join(where)} "
             "ORDER BY kind, source_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
