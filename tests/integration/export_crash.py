@@ -120,8 +120,13 @@ def _seed_store(path: Path, records: int) -> None:
         )
 
 
-def run_trial(server: object, workdir: Path, *, seed: int, records: int = 30) -> TrialResult:
-    """Run one crash trial against a started ``QboServer``; return what it found."""
+def run_trial(
+    server: object, workdir: Path, *, seed: int, records: int = 30, kill: bool = True
+) -> TrialResult:
+    """Run one crash trial against a started ``QboServer``; return what it found.
+
+    ``kill=False`` runs the same export once, undisturbed (the baseline).
+    """
     from syncstate.adapters.backends.quickbooks_payloads import find_tag
     from syncstate.adapters.storage.sqlite import SQLiteStore
     from syncstate.domain.state import ExportState, idempotency_key
@@ -133,11 +138,11 @@ def run_trial(server: object, workdir: Path, *, seed: int, records: int = 30) ->
     db = workdir / f"trial-{seed}.db"
     _seed_store(db, records)
     batch = rng.random() < 0.5
-    kills_planned = rng.randint(1, 2)
+    kills_planned = rng.randint(1, 2) if kill else 0
     faults = server.faults  # type: ignore[attr-defined]
-    if rng.random() < 0.5:
+    if kill and rng.random() < 0.5:
         server.commit_then_fail(rng.randint(1, 3), mode=rng.choice(["500", "drop"]))  # type: ignore[attr-defined]
-    if rng.random() < 0.3:
+    if kill and rng.random() < 0.3:
         server.reset_next(rng.randint(1, 2))  # type: ignore[attr-defined]
     command = [
         sys.executable,
@@ -213,6 +218,11 @@ def run_trial(server: object, workdir: Path, *, seed: int, records: int = 30) ->
         mislinked=mislinked,
         seconds=time.monotonic() - started,
     )
+
+
+def clean_run_seconds(server: object, workdir: Path, *, records: int = 30) -> float:
+    """Seconds one undisturbed export (process start included) takes: the baseline."""
+    return run_trial(server, workdir, seed=0, records=records, kill=False).seconds
 
 
 def _child(argv: list[str]) -> int:
