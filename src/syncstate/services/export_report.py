@@ -11,6 +11,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -30,7 +31,7 @@ def _at_least_one(_instance: object, attribute: attrs.Attribute[int], value: int
 
 
 def _freeze_renderers(value: Mapping[str, Renderer]) -> Mapping[str, Renderer]:
-    return dict(value)
+    return MappingProxyType(dict(value))
 
 
 @attrs.frozen(kw_only=True)
