@@ -86,10 +86,15 @@ def make_server() -> Any:
             finally:
                 self.rfile = original
 
+    class Quiet(qbo_server.ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # killed clients: expected
+                super().handle_error(request, client_address)
+
     class Server(qbo_server.QboServer):
         def start(self) -> qbo_server.QboServer:
             handler = type("Handler", (WholeBodies,), {"qbo": self})
-            self._httpd = qbo_server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            self._httpd = Quiet(("127.0.0.1", 0), handler)
             self._httpd.daemon_threads = True
             self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
             self._thread.start()
