@@ -6,14 +6,18 @@ turns one back into bytes. Equality ignores line numbers, so a document read,
 written and read again compares equal to the first read.
 
 Transaction rows (:class:`SieTrans`) are named tuples, not attrs classes: a
-file may hold millions of them and the parser builds them on its hot path.
+file may hold millions of them. For the same reason :class:`SieVoucher` is a
+small hand-written immutable class (it behaves like the attrs classes here:
+keyword construction, equality without ``line``, hashing, frozen) that can keep
+its rows packed until they are first read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -49,27 +53,134 @@ class SieTrans(NamedTuple):
     sign: str = ""
 
 
-@attrs.frozen(kw_only=True)
 class SieVoucher:
-    """A voucher (``#VER``) and its rows. ``line`` is where it starts in the file."""
+    """A voucher (``#VER``) and its rows. ``line`` is where it starts in the file.
 
-    series: str
-    number: str
-    date: dt.date
-    text: str = ""
-    reg_date: dt.date | None = None
-    sign: str = ""
-    rows: tuple[SieTrans, ...] = ()
-    line: int = attrs.field(default=0, eq=False)
+    Immutable; equality and hashing ignore ``line``. Built like an attrs class
+    (keyword arguments). The parser stores the rows of a well-formed voucher
+    packed: the voucher's validated ``#TRANS`` lines as one string and their
+    sum. ``rows`` unpacks them on first access (the ``Decimal`` amounts, dates and
+    row tuples are built then, once); ``total`` and ``transaction_count`` never
+    need to.
+    """
+
+    __slots__ = ("_head", "_rows", "_unpack")
+
+    #: series, number, date, text, reg_date, sign, line, and the sum of packed rows
+    _head: tuple[str, str, dt.date, str, dt.date | None, str, int, Decimal | None]
+    #: the rows, or while packed the ``#TRANS`` lines they are read from
+    _rows: tuple[SieTrans, ...] | str
+    _unpack: Callable[[str], tuple[SieTrans, ...]] | None
+
+    def __init__(
+        self,
+        *,
+        series: str,
+        number: str,
+        date: dt.date,
+        text: str = "",
+        reg_date: dt.date | None = None,
+        sign: str = "",
+        rows: tuple[SieTrans, ...] = (),
+        line: int = 0,
+    ) -> None:
+        init = object.__setattr__
+        init(self, "_head", (series, number, date, text, reg_date, sign, line, None))
+        init(self, "_rows", rows)
+        init(self, "_unpack", None)
+
+    @classmethod
+    def packed(
+        cls,
+        head: tuple[str, str, dt.date, str, dt.date | None, str, int, Decimal],
+        rows: str,
+        unpack: Callable[[str], tuple[SieTrans, ...]],
+    ) -> SieVoucher:
+        """A voucher whose rows stay packed until first read (used by the parser).
+
+        ``head`` is ``(series, number, date, text, reg_date, sign, line, total)``;
+        ``rows`` holds only ``#TRANS`` rows, one per ``\\n``-terminated line, that
+        ``unpack`` turns into :class:`SieTrans` without error; ``total`` is their sum.
+        """
+        self = object.__new__(cls)
+        init = object.__setattr__
+        init(self, "_head", head)
+        init(self, "_rows", rows)
+        init(self, "_unpack", unpack)
+        return self
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise attrs.exceptions.FrozenInstanceError
+
+    def __delattr__(self, name: str) -> None:
+        raise attrs.exceptions.FrozenInstanceError
+
+    @property
+    def series(self) -> str:
+        """Voucher series (``A``, ``B``, ... or empty)."""
+        return self._head[0]
+
+    @property
+    def number(self) -> str:
+        """Voucher number within its series (may be empty)."""
+        return self._head[1]
+
+    @property
+    def date(self) -> dt.date:
+        """Voucher date."""
+        return self._head[2]
+
+    @property
+    def text(self) -> str:
+        """Voucher text."""
+        return self._head[3]
+
+    @property
+    def reg_date(self) -> dt.date | None:
+        """Registration date, if given."""
+        return self._head[4]
+
+    @property
+    def sign(self) -> str:
+        """Signature, if given."""
+        return self._head[5]
+
+    @property
+    def line(self) -> int:
+        """Line of the ``#VER`` in the file read (0 when built in code)."""
+        return self._head[6]
+
+    @property
+    def rows(self) -> tuple[SieTrans, ...]:
+        """All rows in file order: ``#TRANS``, ``#RTRANS`` and ``#BTRANS``."""
+        rows = self._rows
+        if isinstance(rows, str):
+            assert self._unpack is not None
+            rows = self._unpack(rows)
+            object.__setattr__(self, "_rows", rows)
+        return rows
 
     @property
     def transactions(self) -> tuple[SieTrans, ...]:
         """The ``#TRANS`` rows (the ones that count in the books)."""
+        if self._unpack is not None:  # packed rows are all #TRANS
+            return self.rows
         return tuple(r for r in self.rows if r.kind == "TRANS")
+
+    @property
+    def transaction_count(self) -> int:
+        """Number of ``#TRANS`` rows."""
+        rows = self._rows
+        if isinstance(rows, str):
+            return rows.count("\n")
+        return sum(1 for r in rows if r.kind == "TRANS")
 
     @property
     def total(self) -> Decimal:
         """Sum of the ``#TRANS`` amounts; zero when the voucher balances."""
+        total = self._head[7]
+        if total is not None:
+            return total
         return sum((r.amount for r in self.rows if r.kind == "TRANS"), Decimal(0))
 
     @property
@@ -77,6 +188,43 @@ class SieVoucher:
         """``series number (date)`` for messages."""
         name = f"{self.series} {self.number}".strip() or "(no number)"
         return f"{name} ({self.date.isoformat()})"
+
+    def _key(self) -> tuple[object, ...]:
+        return (*self._head[:6], self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SieVoucher) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        series, number, date, text, reg_date, sign, line, _ = self._head
+        return (
+            f"SieVoucher(series={series!r}, number={number!r}, date={date!r}, text={text!r},"
+            f" reg_date={reg_date!r}, sign={sign!r}, rows={self.rows!r}, line={line!r})"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        series, number, date, text, reg_date, sign, line, _ = self._head
+        fields = {
+            "series": series,
+            "number": number,
+            "date": date,
+            "text": text,
+            "reg_date": reg_date,
+            "sign": sign,
+            "rows": self.rows,
+            "line": line,
+        }
+        return (_voucher, (fields,))
+
+
+def _voucher(fields: dict[str, Any]) -> SieVoucher:
+    """Rebuild a voucher (pickle and copy)."""
+    return SieVoucher(**fields)
 
 
 @attrs.frozen(kw_only=True)
@@ -202,7 +350,7 @@ class SieDocument:
     @property
     def transaction_count(self) -> int:
         """Number of ``#TRANS`` rows over all vouchers."""
-        return sum(1 for v in self.vouchers for r in v.rows if r.kind == "TRANS")
+        return sum(v.transaction_count for v in self.vouchers)
 
     def year(self, index: int) -> SieFiscalYear | None:
         """The fiscal year with ``#RAR`` index ``index``, if declared."""

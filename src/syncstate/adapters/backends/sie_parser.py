@@ -21,10 +21,8 @@ import gc
 import os
 import re
 import zlib
-from collections import deque as consume
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from itertools import islice
 from pathlib import Path
 
 import attrs
@@ -452,12 +450,16 @@ class _Reader:
         """Add the voucher; an unbalanced one is an error (a warning if allowed)."""
         voucher = SieVoucher(rows=tuple(rows), line=line, **head)  # type: ignore[arg-type]
         if total:
-            message = f"voucher {voucher.label} does not balance: sums to {total}"
-            if self.allow_unbalanced:
-                self.warn(line, message)
-            else:
-                self.error(line, message)
+            self.unbalanced(voucher, total)
         self.vouchers.append(voucher)
+
+    def unbalanced(self, voucher: SieVoucher, total: Decimal) -> None:
+        """Report a voucher whose ``#TRANS`` rows sum to ``total``, not zero."""
+        message = f"voucher {voucher.label} does not balance: sums to {total}"
+        if self.allow_unbalanced:
+            self.warn(voucher.line, message)
+        else:
+            self.error(voucher.line, message)
 
 
 def read_sie(
@@ -477,15 +479,17 @@ def read_sie(
     text, encoding, problems = decode_sie(data)
     reader = _Reader(name, allow_unbalanced=allow_unbalanced)
     reader.problems.extend(problems)
-    lines = text.splitlines()
-    del text
+    if any(c in text for c in _ODD_BREAKS):  # read line breaks as str.splitlines does
+        text = "\n".join(text.splitlines()) + "\n"
+    elif not text.endswith("\n"):
+        text += "\n"
     # The reader allocates millions of acyclic tuples; CPython's cyclic collector
     # would traverse them again and again (a third of the time on large files).
     # Pause it for the read and restore it afterwards, whatever happens.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _read_lines(reader, lines)
+        _read_text(reader, text)
         document = _document(reader)
     finally:
         if collecting:
@@ -523,61 +527,7 @@ def parse_sie(
     return result.document
 
 
-#: a whole well-formed #TRANS line: account, object list, amount, [date, [text]]
-_FAST_TRANS = re.compile(
-    r'^[ \t]*#TRANS[ \t]+([^\s"{}]+)[ \t]+\{([^{}\\\n]*)\}[ \t]+(-?[0-9]*\.?[0-9]+)'
-    r'(?:[ \t]+([0-9]{8}|"")(?:[ \t]+"([^"\\\n]*)")?)?[ \t]*$',
-    re.M,
-)
-
-
-def _fast_block(
-    reader: _Reader,
-    block: list[str],
-    crc: int | None,
-    objects_cache: dict[str, tuple[ObjectRef, ...]],
-) -> tuple[list[SieTrans], Decimal, int | None] | None:
-    """Rows of a voucher block whose lines are all plain ``#TRANS`` rows, else None.
-
-    One ``findall`` over the block does the tokenizing in C; any line it does
-    not recognise sends the whole block back to the line-by-line reader.
-    """
-    matches = _FAST_TRANS.findall("\n".join(block))
-    if len(matches) != len(block):
-        return None
-    dates = reader.dates
-    new_row = tuple.__new__
-    rows: list[SieTrans] = []
-    append = rows.append
-    total = Decimal(0)
-    for account, objects_s, amount_s, date_s, text in matches:
-        amount = Decimal(amount_s)
-        objects = objects_cache.get(objects_s)
-        if objects is None:
-            try:
-                parsed = tokenize("{" + objects_s + "}")
-                if len(parsed) != 1:
-                    return None
-                objects = _objects(parsed[0])
-            except _LineError:
-                return None
-            objects_cache[objects_s] = objects
-        day = None
-        if date_s and date_s != '""':
-            day = dates.get(date_s)
-            if day is None:
-                try:
-                    day = _date(date_s, "transaction date", dates)
-                except _LineError:
-                    return None
-        append(new_row(SieTrans, ("TRANS", account, objects, amount, day, text, None, "")))
-        total += amount
-        if crc is not None:
-            flat = "".join(part for pair in objects for part in pair)
-            record = "#TRANS" + account + flat + amount_s + (date_s if day else "") + text
-            crc = zlib.crc32(record.encode("cp437", "replace"), crc)
-    return rows, total, crc
-
+# ----------------------------------------------------------------- line reader
 
 _FAST_VER = re.compile(
     r'[ \t]*#VER[ \t]+(?:"([^"\\]*)"|([^\s"{}]+))[ \t]+(?:"([^"\\]*)"|([^\s"{}]+))'
@@ -600,198 +550,349 @@ def _ver_fields(line: str) -> list[Token]:
     return tokenize(line)
 
 
-def _read_lines(reader: _Reader, lines: list[str]) -> None:
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        reader.error(0, "the file is empty: not an SIE file")
-        return
-    if not lines[first].lstrip().startswith("#"):
-        reader.error(first + 1, "not an SIE file: the first line is not an SIE label (#...)")
-        return
-    handlers = reader.handlers
-    dates = reader.dates
-    error = reader.error
-    accounts_seen: dict[str, str] = {}
-    objects_cache: dict[str, tuple[ObjectRef, ...]] = {"": ()}
-    new_row = tuple.__new__
-    trans_type = SieTrans
-    no_objects: tuple[ObjectRef, ...] = ()
-    crc32 = zlib.crc32
-    zero = Decimal(0)
-    head: dict[str, object] | None = None  # the #VER waiting for its '{'
-    head_line = 0
-    skip_block = False  # the #VER before the next block could not be read
-    crc: int | None = None  # running #KSUMMA CRC, between the opening and closing lines
-    it = enumerate(lines, 1)
-    n = 0
-    for n, line in it:
+class _Lines:
+    """The general reader: any line, in any state, one at a time.
+
+    It reads everything the packed voucher path (:func:`_read_text`) does not
+    take, and owns the state between lines: the ``#VER`` waiting for its ``{``,
+    the open voucher block and the running ``#KSUMMA`` CRC.
+    """
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self.head: dict[str, object] | None = None  # the #VER waiting for its '{'
+        self.head_line = 0
+        self.skip_block = False  # the #VER before the next block could not be read
+        self.block: list[SieTrans] | None = None  # rows of the open voucher block
+        self.total = Decimal(0)
+        self.broken = False
+        self.crc: int | None = None  # running #KSUMMA CRC, between opening and closing
+        self.n = 0  # the line last read
+        self.accounts: dict[str, str] = {}
+
+    def feed_text(self, text: str, first: int) -> None:
+        """Read the lines of ``text`` (only ``\\n`` breaks); the first is line ``first``."""
+        feed = self.feed
+        for n, line in enumerate(text.splitlines(), first):
+            feed(n, line)
+
+    def feed(self, n: int, line: str) -> None:
+        """Read line ``n``."""
+        self.n = n
         parts = line.split()
         if not parts:
-            continue
+            return
+        if self.block is not None:
+            self._block_line(n, line, parts)
+            return
+        reader = self.reader
         label = parts[0]
         try:
             if label == "{":
                 if len(parts) != 1:
                     raise _LineError("'{' must stand alone on its line")
-                if head is None and not skip_block:
+                if self.head is None and not self.skip_block:
                     raise _LineError("'{' without a #VER before it")
-                # ---- the voucher block: the hot loop
-                if not skip_block and head is not None:
-                    try:
-                        stop = lines.index("}", n)
-                    except ValueError:
-                        stop = -1
-                    fast = (
-                        _fast_block(reader, lines[n:stop], crc, objects_cache) if stop > 0 else None
-                    )
-                    if fast is not None:
-                        rows, total, crc = fast
-                        reader.close_voucher(head, rows, head_line, total)
-                        head = None
-                        consume(islice(it, stop - n + 1), maxlen=0)
-                        continue
-                rows = []
-                total = zero
-                broken = skip_block
-                closed = False
-                for n, line in it:
-                    parts = line.split()
-                    if not parts:
-                        continue
-                    label = parts[0]
-                    if (
-                        label == "#TRANS"
-                        and 4 <= len(parts) <= 5
-                        and parts[2] == "{}"
-                        and '"' not in line
-                    ):
-                        amount_s = parts[3]
-                        if not amount_s.strip(_DIGITS):
-                            try:
-                                amount = Decimal(amount_s)
-                            except InvalidOperation:
-                                pass
-                            else:
-                                day = dates.get(parts[4]) if len(parts) == 5 else None
-                                if day is not None or len(parts) == 4:
-                                    account = parts[1]
-                                    account = accounts_seen.setdefault(account, account)
-                                    rows.append(
-                                        new_row(
-                                            trans_type,
-                                            (
-                                                "TRANS",
-                                                account,
-                                                no_objects,
-                                                amount,
-                                                day,
-                                                "",
-                                                None,
-                                                "",
-                                            ),
-                                        )
-                                    )
-                                    total += amount
-                                    if crc is not None:
-                                        record = "#TRANS" + account + amount_s
-                                        if day is not None:
-                                            record += parts[4]
-                                        crc = crc32(record.encode("cp437", "replace"), crc)
-                                    continue
-                    if label == "}":
-                        if len(parts) != 1:
-                            error(n, "'}' must stand alone on its line")
-                        closed = True
-                        break
-                    try:
-                        fields = tokenize(line)
-                        label = str(fields.pop(0))
-                        if label not in _ROW_LABELS:
-                            raise _LineError(f"{label} inside a voucher block (missing '}}'?)")
-                        row = reader.row(label, fields)
-                        if crc is not None:
-                            crc = crc32(ksumma_record(label, fields), crc)
-                    except _LineError as exc:
-                        error(n, str(exc))
-                        broken = True
-                        continue
-                    rows.append(row)
-                    if row.kind == "TRANS":
-                        total += row.amount
-                if not closed:
-                    error(head_line or n, "voucher block is not closed with '}'")
-                if head is not None and not broken:
-                    reader.close_voucher(head, rows, head_line, total)
-                head, skip_block = None, False
-                continue
-            if head is not None or skip_block:
-                head, skip_block = None, False
+                self.block, self.total, self.broken = [], Decimal(0), self.skip_block
+                return
+            if self.head is not None or self.skip_block:
+                self.head, self.skip_block = None, False
                 raise _LineError("#VER must be followed by a '{' line")
             if label == "}":
                 raise _LineError("'}' without an open voucher")
             if not label.startswith("#"):
                 raise _LineError("expected an SIE label (#...)")
             if label == "#VER":
-                m = _FAST_VER.fullmatch(line) if crc is None else None
-                day = dates.get(m.group(5)) if m is not None else None
-                if m is not None and day is not None:
-                    q_series, series, q_number, number, _, text = m.groups()
-                    head = {
-                        "series": series if series is not None else q_series,
-                        "number": number if number is not None else q_number,
-                        "date": day,
-                        "text": text or "",
-                    }
-                    head_line = n
-                    continue
-                fields = _ver_fields(line)
-                label = str(fields.pop(0))
-                if crc is not None:
-                    crc = crc32(ksumma_record(label, fields), crc)
-                try:
-                    head = reader.voucher_head(fields)
-                except _LineError:
-                    skip_block = True
-                    raise
-                head_line = n
-                continue
+                self._ver(n, line)
+                return
             fields = tokenize(line)
             label = str(fields.pop(0))
             reader.label = label
             if label == "#KSUMMA":
-                if not fields:
-                    if crc is not None or "#KSUMMA" in reader.seen:
-                        raise _LineError("a second opening #KSUMMA")
-                    crc = 0
-                    reader.seen.add("#KSUMMA")
-                    continue
-                declared = _int(fields[0], "#KSUMMA")
-                if crc is None:
-                    raise _LineError("closing #KSUMMA without an opening #KSUMMA line")
-                reader.head["ksumma"] = declared
-                if declared != crc:
-                    error(n, f"#KSUMMA is {declared} but the file's checksum is {crc}")
-                crc = None
-                continue
-            if crc is not None:
-                crc = crc32(ksumma_record(label, fields), crc)
+                self._ksumma(n, fields)
+                return
+            if self.crc is not None:
+                self.crc = zlib.crc32(ksumma_record(label, fields), self.crc)
             if label in _ROW_LABELS:
                 raise _LineError(f"{label} outside a voucher block")
-            handler = handlers.get(label)
+            handler = reader.handlers.get(label)
             if handler is None:
                 reader.warn(n, f"unknown label {label} kept and ignored")
                 reader.unknown.append(SieUnknown(label, tuple(fields), n))
-                continue
+                return
             handler(fields, n)
             reader.seen.add(label)
         except _LineError as exc:
-            error(n, str(exc))
+            reader.error(n, str(exc))
         except (ArithmeticError, ValueError) as exc:  # huge numbers: never leak past the reader
-            error(n, f"cannot read line: {exc}")
-    if head is not None:
-        error(head_line, "#VER must be followed by a '{' line")
-    if crc is not None:
-        error(n, "opening #KSUMMA without a closing #KSUMMA checksum")
+            reader.error(n, f"cannot read line: {exc}")
+
+    def _ver(self, n: int, line: str) -> None:
+        m = _FAST_VER.fullmatch(line) if self.crc is None else None
+        day = self.reader.dates.get(m.group(5)) if m is not None else None
+        if m is not None and day is not None:
+            q_series, series, q_number, number, _, text = m.groups()
+            self.head = {
+                "series": series if series is not None else q_series,
+                "number": number if number is not None else q_number,
+                "date": day,
+                "text": text or "",
+            }
+            self.head_line = n
+            return
+        fields = _ver_fields(line)
+        label = str(fields.pop(0))
+        if self.crc is not None:
+            self.crc = zlib.crc32(ksumma_record(label, fields), self.crc)
+        self.head_line = n  # also when unreadable: its block is reported here
+        try:
+            self.head = self.reader.voucher_head(fields)
+        except _LineError:
+            self.skip_block = True
+            raise
+
+    def _ksumma(self, n: int, fields: list[Token]) -> None:
+        reader = self.reader
+        if not fields:
+            if self.crc is not None or "#KSUMMA" in reader.seen:
+                raise _LineError("a second opening #KSUMMA")
+            self.crc = 0
+            reader.seen.add("#KSUMMA")
+            return
+        declared = _int(fields[0], "#KSUMMA")
+        if self.crc is None:
+            raise _LineError("closing #KSUMMA without an opening #KSUMMA line")
+        reader.head["ksumma"] = declared
+        if declared != self.crc:
+            reader.error(n, f"#KSUMMA is {declared} but the file's checksum is {self.crc}")
+        self.crc = None
+
+    def _block_line(self, n: int, line: str, parts: list[str]) -> None:
+        rows = self.block
+        assert rows is not None
+        label = parts[0]
+        if label == "#TRANS" and 4 <= len(parts) <= 5 and parts[2] == "{}" and '"' not in line:
+            # the usual row, without quotes or objects: no tokenizer
+            amount_s = parts[3]
+            day = self.reader.dates.get(parts[4]) if len(parts) == 5 else None
+            if not amount_s.strip(_DIGITS) and (day is not None or len(parts) == 4):
+                try:
+                    amount = Decimal(amount_s)
+                except InvalidOperation:
+                    pass
+                else:
+                    account = self.accounts.setdefault(parts[1], parts[1])
+                    rows.append(SieTrans("TRANS", account, (), amount, day))
+                    self.total += amount
+                    if self.crc is not None:
+                        record = "#TRANS" + account + amount_s + (parts[4] if day else "")
+                        self.crc = zlib.crc32(record.encode("cp437", "replace"), self.crc)
+                    return
+        if label == "}":
+            if len(parts) != 1:
+                self.reader.error(n, "'}' must stand alone on its line")
+            self.close_block()
+            return
+        try:
+            fields = tokenize(line)
+            label = str(fields.pop(0))
+            if label not in _ROW_LABELS:
+                raise _LineError(f"{label} inside a voucher block (missing '}}'?)")
+            row = self.reader.row(label, fields)
+            if self.crc is not None:
+                self.crc = zlib.crc32(ksumma_record(label, fields), self.crc)
+        except _LineError as exc:
+            self.reader.error(n, str(exc))
+            self.broken = True
+            return
+        except (ArithmeticError, ValueError) as exc:
+            self.reader.error(n, f"cannot read line: {exc}")
+            self.broken = True
+            return
+        rows.append(row)
+        if row.kind == "TRANS":
+            self.total += row.amount
+
+    def close_block(self) -> None:
+        """End the open voucher block; keep the voucher unless a row was unreadable."""
+        if self.head is not None and not self.broken and self.block is not None:
+            self.reader.close_voucher(self.head, self.block, self.head_line, self.total)
+        self.head, self.skip_block, self.block = None, False, None
+
+    def finish(self) -> None:
+        """Report what the end of the file leaves open."""
+        reader = self.reader
+        if self.block is not None:
+            reader.error(self.head_line or self.n, "voucher block is not closed with '}'")
+            self.close_block()
+        if self.head is not None:
+            reader.error(self.head_line, "#VER must be followed by a '{' line")
+        if self.crc is not None:
+            reader.error(self.n, "opening #KSUMMA without a closing #KSUMMA checksum")
+
+
+# ---------------------------------------------------------- packed voucher path
+
+# A token as the tokenizer reads it, in the form where regex and tokenizer agree:
+# quoted without escapes or braces, or bare. Tokens are separated by blanks.
+_TOK = r'(?:"[^"\\\n{}]*+"|[^\s"{}\\]++)'
+# A real calendar day; 29 February is left to the general reader.
+_DAY = (
+    r"(?!0000)[0-9]{4}(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))"
+)
+#: a whole voucher whose rows are all plain ``#TRANS`` rows: the ``#VER`` line
+#: (series, number, date, [text, [registration date, [signature]]]), ``{``, the
+#: rows, ``}``. Everything it accepts is valid, so its rows can stay packed.
+_VOUCHER = re.compile(
+    rf"""^[ \t]*+\#VER
+    [ \t]++(?:"([^"\\\n]*+)"|([^\s"{{}}\\]++))
+    [ \t]++(?:"([^"\\\n]*+)"|([^\s"{{}}\\]++))
+    [ \t]++({_DAY})
+    (?:[ \t]++(?:"([^"\\\n]*+)"|([^\s"{{}}\\]++))
+      (?:[ \t]++({_DAY}|"")
+        (?:[ \t]++(?:"([^"\\\n]*+)"|([^\s"{{}}\\]++)))?
+      )?
+    )?[ \t]*+\n
+    [ \t]*+\{{[ \t]*+\n
+    ((?:[ \t]*+\#TRANS[ \t]++[^\s"{{}}\\]++
+       [ \t]++\{{[ \t]*+(?:{_TOK}[ \t]++{_TOK}(?:[ \t]++{_TOK}[ \t]++{_TOK})*+)?[ \t]*+\}}
+       [ \t]++-?(?:[0-9]++(?:\.[0-9]++)?|\.[0-9]++)
+       (?:[ \t]++(?:{_DAY}|"")(?:[ \t]++"[^"\\\n{{}}]*+")?)?
+       [ \t]*+\n)*+)
+    [ \t]*+\}}[ \t]*+\n""",
+    re.M | re.X,
+)
+#: the amounts of packed rows: a '}' there only closes an object list (quoted
+#: tokens and texts with braces are left to the general reader)
+_PACKED_AMOUNT = re.compile(r"\}[ \t]++([-.0-9]++)")
+#: the fields of packed rows: account, object list, amount, date, text
+_PACKED_ROW = re.compile(
+    r'^[ \t]*#TRANS[ \t]+(\S+)[ \t]+\{([^}]*)\}[ \t]+(\S+)(?:[ \t]+(\S+)(?:[ \t]+"([^"]*)")?)?',
+    re.M,
+)
+_PACKED_TOKEN = re.compile(r'"([^"]*)"|([^\s"]+)')
+_ODD_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_SPACE = re.compile(r"\s*")
+
+
+def _object_tokens(packed: str) -> list[str]:
+    return [quoted + bare for quoted, bare in _PACKED_TOKEN.findall(packed)]
+
+
+class _Unpacker:
+    """Turns packed ``#TRANS`` rows (validated by :data:`_VOUCHER`) into rows.
+
+    One per read, shared by its vouchers: it caches object lists, days and
+    account strings, so equal values are one object.
+    """
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[ObjectRef, ...]] = {"": ()}
+        self.days: dict[str, dt.date | None] = {"": None, '""': None}
+        self.accounts: dict[str, str] = {}
+
+    def __call__(self, packed: str) -> tuple[SieTrans, ...]:
+        objects_of, days, accounts = self.objects, self.days, self.accounts
+        rows: list[SieTrans] = []
+        append = rows.append
+        new_row = tuple.__new__
+        for account, objects_s, amount, day_s, text in _PACKED_ROW.findall(packed):
+            objects = objects_of.get(objects_s)
+            if objects is None:
+                tokens = _object_tokens(objects_s)
+                objects = tuple(zip(tokens[::2], tokens[1::2], strict=True))
+                objects_of[objects_s] = objects
+            day = days.get(day_s)
+            if day is None and day_s not in days:
+                day = days[day_s] = dt.date(int(day_s[:4]), int(day_s[4:6]), int(day_s[6:]))
+            account = accounts.setdefault(account, account)
+            append(
+                new_row(SieTrans, ("TRANS", account, objects, Decimal(amount), day, text, None, ""))
+            )
+        return tuple(rows)
+
+
+def _packed_crc(m: re.Match[str], crc: int) -> int:
+    """The ``#KSUMMA`` CRC after the voucher ``m`` matched by :data:`_VOUCHER`."""
+    g = m.groups("")
+    reg = g[7] if g[7] != '""' else ""
+    head = "#VER" + g[0] + g[1] + g[2] + g[3] + g[4] + g[5] + g[6] + reg + g[8] + g[9]
+    crc = zlib.crc32(head.encode("cp437", "replace"), crc)
+    for account, objects_s, amount, day, text in _PACKED_ROW.findall(g[10]):
+        flat = "".join(_object_tokens(objects_s))
+        record = "#TRANS" + account + flat + amount + (day if day != '""' else "") + text
+        crc = zlib.crc32(record.encode("cp437", "replace"), crc)
+    return crc
+
+
+def _read_text(reader: _Reader, text: str) -> None:
+    """Read ``text`` (only ``\\n`` line breaks, ending with one).
+
+    Vouchers that :data:`_VOUCHER` matches whole are read in one step and keep
+    their rows packed (see :meth:`SieVoucher.packed`); every other line goes
+    through the general reader (:class:`_Lines`), which also takes a matched
+    voucher when the lines before it left a voucher open.
+    """
+    start = _SPACE.match(text)
+    first = start.end() if start is not None else 0
+    if first == len(text):
+        reader.error(0, "the file is empty: not an SIE file")
+        return
+    if text[first] != "#":
+        line = text.count("\n", 0, first) + 1
+        reader.error(line, "not an SIE file: the first line is not an SIE label (#...)")
+        return
+    lines = _Lines(reader)
+    unpack = _Unpacker()
+    packed = SieVoucher.packed
+    dates = reader.dates
+    vouchers = reader.vouchers
+    count = text.count
+    zero = Decimal(0)
+    pos, n = 0, 1  # n: the line number at pos
+    for m in _VOUCHER.finditer(text):
+        start_pos, end_pos = m.span()
+        if start_pos > pos:
+            lines.feed_text(text[pos:start_pos], n)
+            n += count("\n", pos, start_pos)
+        pos = end_pos
+        size = count("\n", start_pos, end_pos)
+        if lines.head is not None or lines.block is not None or lines.skip_block:
+            lines.feed_text(m.group(), n)
+            n += size
+            continue
+        (q_series, series, q_number, number, day_s, q_vtext, vtext, reg_s, q_sign, sign, rows) = (
+            m.groups()
+        )
+        day = dates.get(day_s)
+        if day is None:
+            day = dates[day_s] = _date(day_s, "voucher date", dates)
+        reg = None
+        if reg_s is not None and reg_s != '""':
+            reg = dates.get(reg_s) or _date(reg_s, "registration date", dates)
+        if lines.crc is not None:
+            lines.crc = _packed_crc(m, lines.crc)
+        total = sum(map(Decimal, _PACKED_AMOUNT.findall(rows)), zero)
+        head = (
+            series or q_series,
+            number or q_number,
+            day,
+            vtext or q_vtext or "",
+            reg,
+            sign or q_sign or "",
+            n,
+            total,
+        )
+        voucher = packed(head, rows, unpack)
+        if total:
+            reader.unbalanced(voucher, total)
+        vouchers.append(voucher)
+        n += size
+        lines.n = n - 1
+    if pos < len(text):
+        lines.feed_text(text[pos:], n)
+    lines.finish()
 
 
 def _document(reader: _Reader) -> SieDocument:
