@@ -26,7 +26,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -60,47 +59,10 @@ class TrialResult:
 
 
 def make_server() -> Any:
-    """A local QBO-like server that ignores requests whose body was cut short.
+    """The local QBO-like server the trials export to (it drops half-sent requests)."""
+    from syncstate.testing.qbo_server import QboServer
 
-    A client killed while sending leaves the server a body shorter than its
-    ``Content-Length``; a real server drops such a request. The shared
-    ``QboServer`` currently processes it (a 400 "not JSON") and stores that
-    answer as the replay for the ``requestid``, so every later resend with the
-    same key is refused. Until it checks the length itself, this subclass
-    does. (Reported to the server's owner.)
-    """
-    import io
-
-    from syncstate.testing import qbo_server
-
-    class WholeBodies(qbo_server._Handler):
-        def _serve(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if len(body) < length:
-                self.close_connection = True
-                return
-            original, self.rfile = self.rfile, io.BytesIO(body)  # type: ignore[assignment]
-            try:
-                super()._serve(method)
-            finally:
-                self.rfile = original
-
-    class Quiet(qbo_server.ThreadingHTTPServer):
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            if not isinstance(sys.exc_info()[1], ConnectionError):  # killed clients: expected
-                super().handle_error(request, client_address)
-
-    class Server(qbo_server.QboServer):
-        def start(self) -> qbo_server.QboServer:
-            handler = type("Handler", (WholeBodies,), {"qbo": self})
-            self._httpd = Quiet(("127.0.0.1", 0), handler)
-            self._httpd.daemon_threads = True
-            self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-            self._thread.start()
-            return self
-
-    return Server()
+    return QboServer()
 
 
 def _seed_store(path: Path, records: int) -> None:

@@ -32,6 +32,7 @@ import collections
 import datetime as dt
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -105,7 +106,7 @@ class QboServer:
     def start(self) -> QboServer:
         """Listen on 127.0.0.1 on a free port in a daemon thread."""
         handler = type("Handler", (_Handler,), {"qbo": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
@@ -405,6 +406,14 @@ class QboServer:
         return list(reversed(answers)) if self.faults.reverse_batch else answers
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that vanish mid-request (killed exporters) are expected, not errors."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     qbo: QboServer
@@ -417,6 +426,10 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # the client died while sending: a real server drops the request unprocessed
+            self.close_connection = True
+            return
         answer = self.qbo.handle(
             method, url.path, query, self.headers.get("Authorization", ""), body
         )
