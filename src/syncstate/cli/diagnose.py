@@ -30,6 +30,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the findings; 1 if there are any."""
     from syncstate.adapters.storage.repost_sqlite import SQLiteLedgerStore
+    from syncstate.domain.repost.findings import Findings
     from syncstate.errors import InputError
     from syncstate.services.repost import diagnose_ledger
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         findings = diagnose_ledger(store, args.company)
     if args.code:
         wanted = {c.upper() for c in args.code}
-        findings = [f for f in findings if f.code.value in wanted]
+        findings = Findings(f for f in findings if f.code.value in wanted)
     if args.json:
         emit_json({"company": args.company, "findings": [f.to_dict() for f in findings]})
     elif not findings:

@@ -17,9 +17,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
+from syncstate.notebook import Tabular
 from syncstate.periods import FiscalYear, Period
 
 __all__ = [
@@ -180,11 +182,13 @@ class AccountDifference:
 
 
 @attrs.frozen(kw_only=True)
-class YearDrift:
+class YearDrift(Tabular):
     """What changed at the source in one fiscal year since the mirror was loaded.
 
     ``balances`` and ``period_balances`` are the source's, set only when they
-    differ from the mirror's (None means unchanged).
+    differ from the mirror's (None means unchanged). Its rows
+    (:meth:`to_records`) are the account differences; the caption of its
+    Jupyter table counts the vouchers added, deleted and changed.
     """
 
     year: FiscalYear
@@ -231,6 +235,35 @@ class YearDrift:
             "balances_changed": self.balances is not None,
             "period_balances_changed": self.period_balances is not None,
         }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per account and period whose movement differs (``Decimal`` amounts)."""
+        return [
+            {
+                "account": d.account,
+                "period": str(d.period),
+                "mirror": d.mirror,
+                "source": d.source,
+                "difference": d.difference,
+            }
+            for d in self.account_differences
+        ]
+
+    def _html_caption(self) -> str:
+        if self.new_year:
+            return f"{self.year}: not in the mirror yet (applying loads it whole)"
+        if self.is_empty:
+            return f"{self.year}: mirror and source agree"
+        parts = [
+            f"{len(self.added)} vouchers added",
+            f"{len(self.deleted)} deleted",
+            f"{len(self.changed)} changed",
+        ]
+        if self.balances is not None:
+            parts.append("balances changed")
+        if self.period_balances is not None:
+            parts.append("period balances changed")
+        return f"{self.year}: " + ", ".join(parts)
 
 
 def _movements(vouchers: Iterable[MirrorVoucher]) -> dict[tuple[str, Period], Decimal]:

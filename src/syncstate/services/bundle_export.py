@@ -19,6 +19,7 @@ all bundles of some clients:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from syncstate.domain.records import RecordKey
 from syncstate.domain.state import Event, EventKind, ExportState
 from syncstate.domain.transactions import Payment, UsageLog, read_transaction
 from syncstate.errors import EmptySelectionError, InputError, MappingError, UnsupportedCapability
+from syncstate.notebook import Tabular
 from syncstate.ports import (
     AccountingBackend,
     BundleEntry,
@@ -55,6 +57,8 @@ __all__ = [
     "mapping_tables",
     "unbundle_and_reverse",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen(kw_only=True)
@@ -88,8 +92,8 @@ class BundleOutcome:
 
 
 @attrs.frozen(kw_only=True)
-class BundleExportReport:
-    """Per-bundle outcomes of :func:`export_bundles`."""
+class BundleExportReport(Tabular):
+    """Per-bundle outcomes of :func:`export_bundles`; a table in Jupyter."""
 
     company: str
     backend: str
@@ -110,6 +114,14 @@ class BundleExportReport:
         for o in self.outcomes:
             out[o.outcome] = out.get(o.outcome, 0) + 1
         return dict(sorted(out.items()))
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per bundle (:meth:`BundleOutcome.to_dict`)."""
+        return [o.to_dict() for o in self.outcomes]
+
+    def _html_caption(self) -> str:
+        counts = ", ".join(f"{n} {name}" for name, n in self.summary().items())
+        return f"bundle export of {self.company} to {self.backend}: {counts or 'nothing'}"
 
 
 def mapping_tables(mappings: Mappings) -> dict[str, dict[str, str]]:
@@ -312,11 +324,27 @@ def export_bundles(
                 outcomes[v.key] = _outcome(v, "skipped", message="not exportable now")
             else:
                 outcomes[v.key] = _outcome(v, o.outcome.value, o.remote_id, o.version, o.message)
-    return BundleExportReport(
+    result = BundleExportReport(
         company=company,
         backend=backend.name,
         outcomes=tuple(outcomes[v.key] for v in views if v.key in outcomes),
     )
+    log.info(
+        "bundle export to %s: %s",
+        backend.name,
+        result.summary(),
+        extra={"company": company, "records": len(result.outcomes)},
+    )
+    if log.isEnabledFor(logging.DEBUG):
+        for item in result.outcomes:
+            log.debug(
+                "bundle %s %s (remote id %s)",
+                item.bundle,
+                item.outcome,
+                item.remote_id,
+                extra={"company": company, "record": str(item.bundle)},
+            )
+    return result
 
 
 def _outcome(

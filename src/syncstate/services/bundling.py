@@ -18,6 +18,7 @@ Export, PDFs and overwrite live in :mod:`syncstate.services.bundle_export`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ from syncstate.domain.transactions import (
 )
 from syncstate.errors import EmptySelectionError, InputError, InvalidTransition
 from syncstate.money import ZERO
+from syncstate.notebook import Tabular
 from syncstate.periods import DateRange
 from syncstate.ports import BundleEntry, BundleStore, Clock, StateStore, StoredRecord, SystemClock
 
@@ -56,6 +58,8 @@ __all__ = [
     "Trace",
     "UnbundleReport",
 ]
+
+log = logging.getLogger(__name__)
 
 _EARLIEST = dt.date(1, 1, 1)
 _RECONCILED = frozenset({ExportState.EXPORTED, ExportState.OUTDATED})
@@ -113,7 +117,7 @@ class BundleView:
 
 
 @attrs.frozen(kw_only=True)
-class BundleReport:
+class BundleReport(Tabular):
     """What :meth:`BundleService.bundle` made (or, in a dry run, would make)."""
 
     company: str
@@ -123,6 +127,27 @@ class BundleReport:
     def counts(self) -> dict[str, int]:
         """Bundles per kind."""
         return {kind.value: sum(b.kind is kind for b in self.bundles) for kind in BundleKind}
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per bundle (amounts stay ``Decimal``, the date a ``date``)."""
+        return [
+            {
+                "bundle_id": b.bundle_id,
+                "kind": b.kind.value,
+                "client": b.client,
+                "date": b.date,
+                "currency": b.currency,
+                "total": b.total,
+                "paid": b.paid,
+                "unapplied": b.unapplied,
+                "members": len(b.members),
+            }
+            for b in self.bundles
+        ]
+
+    def _html_caption(self) -> str:
+        verb = "made" if self.applied else "would be made (dry run)"
+        return f"{len(self.bundles)} bundles of {self.company} {verb}"
 
 
 @attrs.frozen(kw_only=True)
@@ -140,7 +165,7 @@ class HistoricalReport:
 
 
 @attrs.frozen(kw_only=True)
-class UnbundleReport:
+class UnbundleReport(Tabular):
     """Bundles removed, transactions open again, and remote documents left alone."""
 
     company: str
@@ -161,6 +186,27 @@ class UnbundleReport:
             f"{len(self.left_remote)} document(s) already in the accounting system were NOT "
             f"removed there ({ids}); exporting the transactions again creates new documents"
         )
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per bundle removed, with what became of its remote document."""
+        left = dict(self.left_remote)
+        gone = set(self.reversed)
+        return [
+            {
+                "bundle_id": key.source_id,
+                "kind": key.kind,
+                "remote_document": "reversed" if key in gone else "left" if key in left else "",
+                "remote_id": left.get(key),
+            }
+            for key in self.removed
+        ]
+
+    def _html_caption(self) -> str:
+        head = (
+            f"{len(self.removed)} bundles of {self.company} removed, "
+            f"{len(self.reopened)} transactions open again"
+        )
+        return f"{head}. {self.warning}" if self.warning else head
 
 
 @attrs.frozen(kw_only=True)
@@ -365,6 +411,20 @@ class BundleService:
         planned = self.plan(company, clients=clients, through=through)
         if not dry_run and planned:
             self.store_bundles(company, planned)
+        log.info(
+            "%s %d bundles",
+            "dry run: would make" if dry_run else "made",
+            len(planned),
+            extra={"company": company, "records": len(planned), "dry_run": dry_run},
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            for b in planned:
+                log.debug(
+                    "bundle %s holds %d transactions",
+                    b.key,
+                    len(b.members),
+                    extra={"company": company, "record": str(b.key)},
+                )
         return BundleReport(company=company, bundles=tuple(planned), applied=not dry_run)
 
     def store_bundles(self, company: str, bundles: Sequence[Bundle]) -> None:
@@ -485,6 +545,20 @@ class BundleService:
         removed = self.bundles.remove(company, keys)
         reopened = sorted(m for entry in removed for m in entry.members)
         gone = set(reversed_keys)
+        log.info(
+            "un-bundled %d bundles; %d transactions open again; %d remote documents left",
+            len(removed),
+            len(reopened),
+            sum(k not in gone for k, _ in left),
+            extra={"company": company, "records": len(removed)},
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            for entry in removed:
+                log.debug(
+                    "un-bundled %s",
+                    entry.bundle,
+                    extra={"company": company, "record": str(entry.bundle)},
+                )
         return UnbundleReport(
             company=company,
             removed=tuple(e.bundle for e in removed),

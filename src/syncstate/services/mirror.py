@@ -20,23 +20,35 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import logging
 import os
 import socket
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import attrs
 
 from syncstate.domain.mirror import LoadedYear, MirrorSnapshot, YearDrift, compute_drift
 from syncstate.errors import CompanyBusy, ConfirmationError, EmptySelectionError, SyncStateError
+from syncstate.notebook import Tabular
 from syncstate.periods import FiscalYear
 from syncstate.ports import Clock, MirrorStore, Progress, Source, SystemClock
 
 __all__ = ["ClearPlan", "LoadReport", "MirrorRun", "MirrorService"]
 
+log = logging.getLogger(__name__)
+
+
+def _years(years: Iterable[FiscalYear]) -> str:
+    return ", ".join(str(y) for y in years)
+
 
 @attrs.frozen(kw_only=True)
-class ClearPlan:
-    """What clearing ``years`` of ``company`` would remove; ``token`` confirms it."""
+class ClearPlan(Tabular):
+    """What clearing ``years`` of ``company`` would remove; ``token`` confirms it.
+
+    Its rows are the loaded years the clear would remove.
+    """
 
     company: str
     years: tuple[FiscalYear, ...]
@@ -53,10 +65,30 @@ class ClearPlan:
         """Transactions that would be removed."""
         return sum(y.transactions for y in self.loaded)
 
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per loaded year to remove (``loaded_at`` a ``datetime``)."""
+        return [
+            {
+                "year": str(y.year),
+                "generation": y.generation,
+                "loaded_at": y.loaded_at,
+                "source": y.source,
+                "vouchers": y.vouchers,
+                "transactions": y.transactions,
+            }
+            for y in self.loaded
+        ]
+
+    def _html_caption(self) -> str:
+        return (
+            f"clearing {_years(self.years)} of {self.company} removes {self.vouchers} vouchers "
+            f"and {self.transactions} transactions; confirm with token {self.token}"
+        )
+
 
 @attrs.frozen(kw_only=True)
-class LoadReport:
-    """What a load (or reload) put live."""
+class LoadReport(Tabular):
+    """What a load (or reload) put live; one table row."""
 
     company: str
     years: tuple[FiscalYear, ...]
@@ -64,9 +96,24 @@ class LoadReport:
     transactions: int
     source: str
 
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row: company, years (text), vouchers, transactions, source."""
+        return [
+            {
+                "company": self.company,
+                "years": _years(self.years),
+                "vouchers": self.vouchers,
+                "transactions": self.transactions,
+                "source": self.source,
+            }
+        ]
+
+    def _html_caption(self) -> str:
+        return f"loaded {len(self.years)} fiscal years of {self.company}"
+
 
 @attrs.frozen(kw_only=True)
-class MirrorRun:
+class MirrorRun(Tabular):
     """The outcome of a clear (and reload): ``ok`` False means the old data was kept."""
 
     company: str
@@ -81,6 +128,24 @@ class MirrorRun:
     def ok(self) -> bool:
         """True when everything asked for happened."""
         return not self.error
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row: what was cleared and reloaded, counts removed and loaded, error."""
+        return [
+            {
+                "company": self.company,
+                "years": _years(self.years),
+                "cleared": self.cleared,
+                "reloaded": self.reloaded,
+                **{f"removed_{name}": n for name, n in sorted(self.removed.items())},
+                "loaded_vouchers": None if self.load is None else self.load.vouchers,
+                "loaded_transactions": None if self.load is None else self.load.transactions,
+                "error": self.error,
+            }
+        ]
+
+    def _html_caption(self) -> str:
+        return self.error or f"mirror of {self.company}: {_years(self.years)} done"
 
 
 def _plan_token(company: str, years: Sequence[FiscalYear], loaded: Sequence[LoadedYear]) -> str:
@@ -142,7 +207,16 @@ class MirrorService:
         snapshot = source.snapshot(company, years)
         if progress is not None:
             progress.note(f"read {len(snapshot.years)} fiscal year(s) from {snapshot.source}")
-        return self._stage_and_swap(company, snapshot, progress)
+        report = self._stage_and_swap(company, snapshot, progress)
+        log.info(
+            "mirror loaded %s from %s: %d vouchers, %d transactions",
+            _years(report.years),
+            report.source,
+            report.vouchers,
+            report.transactions,
+            extra={"company": company, "records": report.vouchers},
+        )
+        return report
 
     def _stage_and_swap(
         self, company: str, snapshot: MirrorSnapshot, progress: Progress | None
@@ -182,12 +256,19 @@ class MirrorService:
         if not chosen:
             raise EmptySelectionError("choose at least one fiscal year to clear")
         loaded = tuple(y for y in self.store.loaded_years(company) if y.year in chosen)
-        return ClearPlan(
+        plan = ClearPlan(
             company=company,
             years=chosen,
             loaded=loaded,
             token=_plan_token(company, chosen, loaded),
         )
+        log.debug(
+            "clear of %s planned: %d vouchers",
+            _years(chosen),
+            plan.vouchers,
+            extra={"company": company, "records": plan.vouchers},
+        )
+        return plan
 
     def clear(
         self,
@@ -209,6 +290,11 @@ class MirrorService:
         """
         plan = self.plan_clear(company, years)
         if confirm not in (company, plan.token):
+            log.info(
+                "clear of %s refused: not confirmed",
+                _years(plan.years),
+                extra={"company": company},
+            )
             raise ConfirmationError(
                 f"clearing company {company}: confirm with the company id or the plan token"
                 f" (got {confirm!r}; the plan may be stale if the mirror changed since)"
@@ -216,12 +302,24 @@ class MirrorService:
         with self.locked(company):
             if reload_from is None:
                 removed = self.store.clear_years(company, plan.years)
+                log.info(
+                    "mirror cleared %s: %s",
+                    _years(plan.years),
+                    removed,
+                    extra={"company": company, "records": removed.get("vouchers", 0)},
+                )
                 return MirrorRun(
                     company=company, years=plan.years, cleared=True, reloaded=False, removed=removed
                 )
             try:
                 report = self._load(company, reload_from, plan.years, progress)
             except SyncStateError as exc:
+                log.warning(
+                    "reload of %s failed, old data kept: %s",
+                    _years(plan.years),
+                    type(exc).__name__,
+                    extra={"company": company},
+                )
                 return MirrorRun(
                     company=company,
                     years=plan.years,
@@ -234,6 +332,13 @@ class MirrorService:
                 "transactions": plan.transactions,
                 "years": len(plan.loaded),
             }
+            log.info(
+                "mirror reloaded %s: %d vouchers replaced by %d",
+                _years(plan.years),
+                plan.vouchers,
+                report.vouchers,
+                extra={"company": company, "records": report.vouchers},
+            )
             return MirrorRun(
                 company=company,
                 years=plan.years,
@@ -250,9 +355,17 @@ class MirrorService:
     ) -> tuple[YearDrift, ...]:
         """Compare each year the source holds (or ``years``) with the mirror."""
         snapshot = source.snapshot(company, years)
-        return tuple(
+        drifts = tuple(
             compute_drift(self.store.read_year(company, year.year), year) for year in snapshot.years
         )
+        log.info(
+            "drift of %s: %d of %d years differ",
+            company,
+            sum(not d.is_empty for d in drifts),
+            len(drifts),
+            extra={"company": company},
+        )
+        return drifts
 
     def apply_drift(
         self,
@@ -292,4 +405,5 @@ class MirrorService:
             finally:
                 if progress is not None:
                     progress.finish()
+        log.info("drift applied: %d years changed", changed, extra={"company": company})
         return changed

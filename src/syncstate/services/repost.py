@@ -12,7 +12,9 @@ read only the neighbourhood of the documents they restore.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Collection, Iterable, Iterator
+from typing import Any
 
 import attrs
 
@@ -25,7 +27,7 @@ from syncstate.domain.repost.diagnostics import (
     drill_down_scope,
     plan_receivables,
 )
-from syncstate.domain.repost.findings import DrillDown, Finding, Scope
+from syncstate.domain.repost.findings import DrillDown, Finding, Findings, Scope
 from syncstate.domain.repost.ledger import affected_by, recompute
 from syncstate.domain.repost.receivables import (
     BalanceRow,
@@ -34,6 +36,7 @@ from syncstate.domain.repost.receivables import (
 )
 from syncstate.domain.repost.wip import WipResult, repost_wip
 from syncstate.errors import EmptySelectionError, InputError
+from syncstate.notebook import Tabular
 from syncstate.periods import parse_date
 from syncstate.services.repost_io import Reader, wip_from_json
 
@@ -49,6 +52,8 @@ __all__ = [
     "plan_receivables_repost",
     "plan_wip_repost",
 ]
+
+log = logging.getLogger(__name__)
 
 _PERIOD = "period_start"
 _WIP_PERIOD = "wip_period_start"
@@ -108,6 +113,13 @@ def _plan(
         rows.extend(part.changed_rows())
         changes.extend(part.changes)
         findings.extend(part.findings)
+    log.info(
+        "receivables repost planned for %s: %d changes, %d findings",
+        scope,
+        len(changes),
+        len(findings),
+        extra={"company": company, "records": len(rows)},
+    )
     return RepostPlan(
         company=company,
         calculator="receivables",
@@ -163,7 +175,21 @@ def apply_plan(store: SQLiteLedgerStore, plan: RepostPlan) -> int:
     """Write a plan's changed balances in one transaction; return the rows written."""
     if plan.calculator != "receivables":
         raise InputError(f"a {plan.calculator} plan cannot be applied to receivables")
-    return store.write_balances(plan.company, plan.rows)
+    written = store.write_balances(plan.company, plan.rows)
+    log.info(
+        "receivables repost of %s applied: %d balance rows written",
+        plan.scope,
+        written,
+        extra={"company": plan.company, "records": written},
+    )
+    if log.isEnabledFor(logging.DEBUG):
+        for row in plan.rows:
+            log.debug(
+                "balances of document %s rewritten",
+                row[0],
+                extra={"company": plan.company, "record": row[0]},
+            )
+    return written
 
 
 def drill_down(store: SQLiteLedgerStore, company: str, finding: Finding) -> RepostPlan:
@@ -179,11 +205,13 @@ def drill_down(store: SQLiteLedgerStore, company: str, finding: Finding) -> Repo
     )
 
 
-def diagnose_ledger(
-    store: SQLiteLedgerStore, company: str, *, batch: int = 20_000
-) -> list[Finding]:
-    """Every inconsistency in the company's receivables and WIP, without writing."""
-    findings: list[Finding] = []
+def diagnose_ledger(store: SQLiteLedgerStore, company: str, *, batch: int = 20_000) -> Findings:
+    """Every inconsistency in the company's receivables and WIP, without writing.
+
+    The result is a list (:class:`~syncstate.domain.repost.findings.Findings`)
+    that shows as a table in Jupyter.
+    """
+    findings = Findings()
     if store.setting(company, _PERIOD) is not None:
         start = _period(store, company).toordinal()
         view = store.ledger(company)
@@ -220,12 +248,25 @@ def import_wip(
 
 
 @attrs.frozen(kw_only=True)
-class WipPlan:
-    """A WIP repost of one company: the result, and the findings with company set."""
+class WipPlan(Tabular):
+    """A WIP repost of one company: the result, and the findings with company set.
+
+    Its rows (:meth:`to_records`) are the result's: one per entry kept or deleted.
+    """
 
     company: str
     result: WipResult
     findings: tuple[Finding, ...]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per WIP entry (:meth:`WipResult.to_records`)."""
+        return self.result.to_records()
+
+    def _html_caption(self) -> str:
+        return (
+            f"WIP repost of {self.company}: {len(self.result.balances)} entries kept, "
+            f"{len(self.result.deletions)} deleted, {len(self.findings)} findings"
+        )
 
 
 def plan_wip_repost(store: SQLiteLedgerStore, company: str) -> WipPlan:
@@ -248,6 +289,12 @@ def plan_wip_repost(store: SQLiteLedgerStore, company: str) -> WipPlan:
             )
         )
     findings.extend(diagnose_wip(company, entries, result.balances))
+    log.info(
+        "WIP repost planned: %d deletions, %d findings",
+        len(result.deletions),
+        len(findings),
+        extra={"company": company, "records": len(result.balances)},
+    )
     return WipPlan(company=company, result=result, findings=tuple(findings))
 
 
@@ -271,4 +318,19 @@ def apply_wip_plan(store: SQLiteLedgerStore, plan: WipPlan) -> int:
     with store.writing() as conn:
         store.delete_wip(plan.company, [d.id for d in plan.result.deletions], conn=conn)
         store.put_wip(plan.company, updated, (), conn=conn)
-    return len(updated) + len(plan.result.deletions)
+    touched = len(updated) + len(plan.result.deletions)
+    log.info(
+        "WIP repost applied: %d entries updated, %d deleted",
+        len(updated),
+        len(plan.result.deletions),
+        extra={"company": plan.company, "records": touched},
+    )
+    if log.isEnabledFor(logging.DEBUG):
+        for d in plan.result.deletions:
+            log.debug(
+                "WIP entry %s deleted (%s)",
+                d.id,
+                d.code.value,
+                extra={"company": plan.company, "record": d.id},
+            )
+    return touched

@@ -17,6 +17,7 @@ longer exported. No selection survives a reset; the next export selects anew.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +27,7 @@ import attrs
 from syncstate.domain.records import RecordKey, TimeEntry
 from syncstate.domain.state import Event, EventKind, ExportState
 from syncstate.errors import AcknowledgementRequired, EmptySelectionError
+from syncstate.notebook import Tabular
 from syncstate.periods import DateRange
 from syncstate.ports import Clock, StateStore, SystemClock
 
@@ -40,10 +42,16 @@ RESET_WARNING = (
 #: states a reset returns to ``not_exported``
 RESETTABLE = frozenset({ExportState.EXPORTED, ExportState.OUTDATED, ExportState.FAILED})
 
+log = logging.getLogger(__name__)
+
 
 @attrs.frozen(kw_only=True)
-class ResetPlan:
-    """What a reset would do. Inspect it, then pass it to :func:`apply_reset`."""
+class ResetPlan(Tabular):
+    """What a reset would do. Inspect it, then pass it to :func:`apply_reset`.
+
+    In Jupyter it shows as a table of records per employee, under a caption
+    that carries the warning.
+    """
 
     company: str
     date_range: DateRange
@@ -74,18 +82,16 @@ class ResetPlan:
             "warning": self.warning,
         }
 
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><td>{e}</td><td>{n}</td></tr>" for e, n in self.per_employee)
+    def _html_caption(self) -> str:
         return (
-            f"<p><b>Reset plan</b> for {self.company}, {self.date_range}: "
-            f"{self.total} records</p><table><tr><th>employee</th><th>records</th></tr>"
-            f"{rows}</table><p><i>{self.warning}</i></p>"
+            f"Reset plan for {self.company}, {self.date_range}: {self.total} records. "
+            f"{self.warning}"
         )
 
 
 @attrs.frozen(kw_only=True)
-class ResetResult:
-    """What a reset did."""
+class ResetResult(Tabular):
+    """What a reset did; :meth:`to_records` gives one row per employee."""
 
     company: str
     reset: int
@@ -100,6 +106,13 @@ class ResetResult:
             "per_employee": dict(self.per_employee),
             "selected": 0,
         }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per employee: ``{"employee", "reset"}``."""
+        return [{"employee": e, "reset": n} for e, n in self.per_employee]
+
+    def _html_caption(self) -> str:
+        return f"Reset {self.reset} records of {self.company}"
 
 
 def plan_reset(
@@ -127,6 +140,13 @@ def plan_reset(
             f"company {company!r}: no exported records for {', '.join(chosen)} in {date_range}"
         )
     counts = Counter(s.record.subject for s in found)
+    log.info(
+        "reset planned: %d records of %d employees in %s",
+        len(found),
+        len(counts),
+        date_range,
+        extra={"company": company, "records": len(found)},
+    )
     return ResetPlan(
         company=company,
         date_range=date_range,
@@ -155,6 +175,23 @@ def apply_reset(
     now = (clock or SystemClock()).now()
     event = Event.of(EventKind.RESET, reason)
     entries = store.apply(plan.company, [(key, event) for key in plan.keys], at=now, actor=actor)
+    log.info(
+        "reset applied: %d records back to not_exported",
+        len(entries),
+        extra={"company": plan.company, "records": len(entries), "actor": actor},
+    )
+    if log.isEnabledFor(logging.DEBUG):
+        for entry in entries:
+            log.debug(
+                "record %s reset to generation %d",
+                entry.key,
+                entry.generation,
+                extra={
+                    "company": plan.company,
+                    "record": str(entry.key),
+                    "idempotency_key": entry.idempotency_key,
+                },
+            )
     return ResetResult(
         company=plan.company,
         reset=len(entries),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import html
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,9 +24,12 @@ import attrs
 from syncstate.domain.records import RecordKey
 from syncstate.domain.state import Event, EventKind, ExportState, JournalEntry
 from syncstate.errors import EmptySelectionError, InputError
+from syncstate.notebook import Tabular
 from syncstate.ports import Clock, StateStore, StoredRecord, SystemClock
 
 __all__ = ["ResultFilter", "SyncResult", "SyncResultsPage", "relink", "sync_results", "unlink"]
+
+log = logging.getLogger(__name__)
 
 
 class ResultFilter(enum.Enum):
@@ -77,24 +80,22 @@ class SyncResult:
 
 
 @attrs.frozen(kw_only=True)
-class SyncResultsPage:
-    """A page of results and the cursor for the next one (``None`` at the end)."""
+class SyncResultsPage(Tabular):
+    """A page of results and the cursor for the next one (``None`` at the end).
+
+    Shows as a table in Jupyter; ``to_dataframe()`` needs pandas.
+    """
 
     items: tuple[SyncResult, ...]
     next_after: RecordKey | None
 
     def to_records(self) -> list[dict[str, Any]]:
-        """The rows as plain dicts."""
+        """The rows as plain dicts (:meth:`SyncResult.to_dict`)."""
         return [item.to_dict() for item in self.items]
 
-    def _repr_html_(self) -> str:
-        heads = ("source_id", "state", "subject", "date", "remote_id", "message")
-        head = "".join(f"<th>{h}</th>" for h in heads)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(r[h] or ''))}</td>" for h in heads) + "</tr>"
-            for r in self.to_records()
-        )
-        return f"<table><tr>{head}</tr>{body}</table>"
+    def _html_caption(self) -> str:
+        more = f"; more after {self.next_after.source_id}" if self.next_after else ""
+        return f"{len(self.items)} sync results{more}"
 
 
 def _last(entries: list[JournalEntry], kind: EventKind) -> JournalEntry | None:
@@ -191,7 +192,27 @@ def _bulk(
     if not chosen:
         raise EmptySelectionError(f"company {company!r}: no records selected")
     now = (clock or SystemClock()).now()
-    return store.apply(company, [(key, event) for key in chosen], at=now, actor=actor)
+    entries = store.apply(company, [(key, event) for key in chosen], at=now, actor=actor)
+    log.info(
+        "%s: %d records",
+        event.kind.value,
+        len(entries),
+        extra={"company": company, "records": len(entries), "actor": actor},
+    )
+    if log.isEnabledFor(logging.DEBUG):
+        for entry in entries:
+            log.debug(
+                "record %s %s -> %s",
+                entry.key,
+                entry.from_state.value,
+                entry.to_state.value,
+                extra={
+                    "company": company,
+                    "record": str(entry.key),
+                    "idempotency_key": entry.idempotency_key,
+                },
+            )
+    return entries
 
 
 def unlink(

@@ -15,13 +15,18 @@ import attrs
 
 from syncstate.adapters.backends.sie_model import SieDocument, SieProblem
 from syncstate.adapters.backends.sie_parser import read_sie
+from syncstate.notebook import Tabular
 
 __all__ = ["SieCheck", "check_sie", "undeclared_accounts"]
 
 
 @attrs.frozen(kw_only=True)
-class SieCheck:
-    """What :func:`check_sie` found in one file."""
+class SieCheck(Tabular):
+    """What :func:`check_sie` found in one file.
+
+    Its rows (:meth:`to_records`) are the problems, one per line; the caption
+    of its Jupyter table summarises the file.
+    """
 
     file: str
     valid: bool
@@ -60,6 +65,19 @@ class SieCheck:
             "ksumma": self.ksumma,
             "problems": [p.to_dict() for p in self.problems],
         }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per problem: file, line, severity, message."""
+        return [{"file": self.file, **p.to_dict()} for p in self.problems]
+
+    def _html_caption(self) -> str:
+        verdict = "valid" if self.valid else "NOT valid"
+        kind = "unknown type" if self.sie_type is None else f"SIE type {self.sie_type}"
+        return (
+            f"{self.file}: {verdict}, {kind}, {self.company or 'no company'}; "
+            f"{self.accounts} accounts, {self.vouchers} vouchers, "
+            f"{self.transactions} transactions, {len(self.problems)} problems"
+        )
 
 
 def undeclared_accounts(document: SieDocument) -> tuple[str, ...]:

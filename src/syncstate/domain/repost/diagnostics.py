@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -23,6 +24,7 @@ from syncstate.domain.repost.receivables import (
     from_cents,
 )
 from syncstate.domain.repost.wip import WipBalance, WipEntry
+from syncstate.notebook import Tabular
 
 __all__ = [
     "RECEIVABLE_FIELDS",
@@ -71,8 +73,12 @@ class Change:
 
 
 @attrs.frozen(kw_only=True)
-class RepostPlan:
-    """What a repost would write, for the caller to inspect before applying."""
+class RepostPlan(Tabular):
+    """What a repost would write, for the caller to inspect before applying.
+
+    :meth:`to_records` gives one row per changed field; in Jupyter the plan
+    shows as that table.
+    """
 
     company: str
     calculator: str
@@ -90,6 +96,16 @@ class RepostPlan:
         """Only the rows whose stored balances differ."""
         ids = {c.document for c in self.changes}
         return tuple(row for row in self.rows if row[0] in ids)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per changed field: document, client, field, before, after."""
+        return [attrs.asdict(c) for c in self.changes]
+
+    def _html_caption(self) -> str:
+        return (
+            f"{self.calculator} repost of {self.scope} ({self.company}): "
+            f"{len(self.changes)} changes, {len(self.findings)} findings"
+        )
 
 
 def diagnose_receivables(

@@ -9,15 +9,21 @@ saw in one pass (beancount's "errors as data").
 Each code also says how a drill-down repairs it (:data:`DRILL_DOWN`): per
 invoice, per client, or not at all (staff and project reposts are never run
 from a drill-down, as the seed says).
+
+:class:`Findings` is a list of findings that shows as a table in Jupyter and
+converts to plain rows (``to_records()``) or a DataFrame.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import attrs
 
-__all__ = ["DRILL_DOWN", "Code", "DrillDown", "Finding", "Scope"]
+from syncstate.notebook import Tabular
+
+__all__ = ["DRILL_DOWN", "Code", "DrillDown", "Finding", "Findings", "Scope"]
 
 
 class Code(enum.Enum):
@@ -137,9 +143,41 @@ class Finding:
             "drill_down": self.drill_down.value,
         }
 
+    @property
+    def where(self) -> str:
+        """The scope as text: ``"company acme, client ACME, document INV-1"``."""
+        return ", ".join(f"{k} {v}" for k, v in self.scope.to_dict().items())
+
+    def to_record(self) -> dict[str, Any]:
+        """One flat table row: :meth:`to_dict` with the scope as text."""
+        return {
+            "code": self.code.value,
+            "scope": self.where,
+            "message": self.message,
+            "expected": self.expected,
+            "actual": self.actual,
+            "drill_down": self.drill_down.value,
+        }
+
     def __str__(self) -> str:
-        where = ", ".join(f"{k} {v}" for k, v in self.scope.to_dict().items())
-        text = f"{self.code.value} [{where}] {self.message}"
+        text = f"{self.code.value} [{self.where}] {self.message}"
         if self.expected is not None or self.actual is not None:
             text += f" (expected {self.expected}, actual {self.actual})"
         return text
+
+
+class Findings(Tabular, list[Finding]):
+    """A list of findings that reads as a table in Jupyter.
+
+    It is a plain ``list`` in every other way (indexing, ``len``, ``== []``,
+    ``append``), so code written for a list of findings keeps working.
+    """
+
+    __slots__ = ()
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat row per finding (:meth:`Finding.to_record`)."""
+        return [f.to_record() for f in self]
+
+    def _html_caption(self) -> str:
+        return f"{len(self)} findings" if self else "no findings"

@@ -16,10 +16,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
 from syncstate.domain.repost.findings import Code, Finding, Scope
+from syncstate.notebook import Tabular
 
 __all__ = [
     "BudgetOption",
@@ -71,11 +73,25 @@ class ProjectBudget:
 
 
 @attrs.frozen
-class ProjectsResult:
+class ProjectsResult(Tabular):
     """Restored budgets in input order, and findings."""
 
     budgets: tuple[ProjectBudget, ...]
     findings: tuple[Finding, ...]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per project: id, budget hours and amount (``Decimal``), changed."""
+        return [
+            {"project": b.id, **attrs.asdict(b, filter=lambda a, _v: a.name != "id")}
+            for b in self.budgets
+        ]
+
+    def _html_caption(self) -> str:
+        changed = sum(b.changed for b in self.budgets)
+        return (
+            f"project repost: {len(self.budgets)} budgets, {changed} changed, "
+            f"{len(self.findings)} findings"
+        )
 
 
 def _own(project: Project) -> tuple[Decimal, Decimal]:

@@ -19,11 +19,13 @@ import datetime as dt
 import enum
 from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
 from syncstate.domain.repost.findings import Code, Finding, Scope
 from syncstate.errors import MoneyError
+from syncstate.notebook import Tabular
 
 __all__ = [
     "AllocRow",
@@ -152,11 +154,29 @@ class ReceivableBalance:
 
 
 @attrs.frozen
-class ReceivablesResult:
+class ReceivablesResult(Tabular):
     """Balances in document order, and the findings the repost reported."""
 
     balances: tuple[ReceivableBalance, ...]
     findings: tuple[Finding, ...]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per document (amounts ``Decimal``, the clear date a ``date``)."""
+        return [
+            {
+                "document": b.id,
+                "outstanding": b.outstanding,
+                "clear_date": b.clear_date,
+                "clear_flag": b.clear_flag,
+                "payment_type": None if b.payment_type is None else b.payment_type.value,
+                "gl_bank": b.gl.bank,
+                "gl_receivables": b.gl.receivables,
+            }
+            for b in self.balances
+        ]
+
+    def _html_caption(self) -> str:
+        return f"receivables repost: {len(self.balances)} documents, {len(self.findings)} findings"
 
     def balance(self, document_id: str) -> ReceivableBalance:
         """The balance of one document (``KeyError`` when unknown)."""

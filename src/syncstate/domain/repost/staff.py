@@ -16,11 +16,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
 from syncstate.domain.repost.findings import Code, Finding, Scope
 from syncstate.domain.repost.wip import WipEntry
+from syncstate.notebook import Tabular, records_html
 from syncstate.periods import Period
 
 __all__ = ["ProjectWork", "StaffMember", "StaffPeriod", "StaffRate", "StaffResult", "repost_staff"]
@@ -78,12 +80,34 @@ class ProjectWork:
 
 
 @attrs.frozen
-class StaffResult:
-    """Per-period staff balances, per-project totals, findings."""
+class StaffResult(Tabular):
+    """Per-period staff balances, per-project totals, findings.
+
+    :meth:`to_records` gives the periods; :meth:`project_records` the project
+    totals. In Jupyter both show, one table each.
+    """
 
     periods: tuple[StaffPeriod, ...]
     projects: tuple[ProjectWork, ...]
     findings: tuple[Finding, ...]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per staff member and period (``period`` as ``YYYY-MM``)."""
+        return [{**attrs.asdict(p), "period": str(p.period)} for p in self.periods]
+
+    def project_records(self) -> list[dict[str, Any]]:
+        """One plain row per project or subproject."""
+        return [attrs.asdict(w) for w in self.projects]
+
+    def _repr_html_(self) -> str:
+        periods = records_html(
+            self.to_records(),
+            caption=f"staff repost: {len(self.periods)} periods, {len(self.findings)} findings",
+        )
+        projects = records_html(
+            self.project_records(), caption=f"{len(self.projects)} project totals"
+        )
+        return periods + projects
 
 
 def _periods(

@@ -22,10 +22,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
 from syncstate.domain.repost.findings import Code, Finding, Scope
+from syncstate.notebook import Tabular
 
 __all__ = [
     "BILLED",
@@ -108,12 +110,34 @@ class WipDeletion:
 
 
 @attrs.frozen
-class WipResult:
+class WipResult(Tabular):
     """Kept entries' balances, the deletions, and findings."""
 
     balances: tuple[WipBalance, ...]
     deletions: tuple[WipDeletion, ...]
     findings: tuple[Finding, ...]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain row per entry: ``action`` is ``keep`` (restored values) or ``delete``."""
+        kept: list[dict[str, Any]] = [
+            {"entry": b.id, "action": "keep", "reason": None, **attrs.asdict(b, filter=_not_id)}
+            for b in self.balances
+        ]
+        deleted = [
+            {"entry": d.id, "action": "delete", "reason": f"{d.code.value}: {d.reason}"}
+            for d in self.deletions
+        ]
+        return kept + deleted
+
+    def _html_caption(self) -> str:
+        return (
+            f"WIP repost: {len(self.balances)} entries kept, {len(self.deletions)} deleted, "
+            f"{len(self.findings)} findings"
+        )
+
+
+def _not_id(attribute: attrs.Attribute[Any], _value: object) -> bool:
+    return attribute.name != "id"
 
 
 def _deletion(entry: WipEntry) -> WipDeletion | None:
