@@ -183,9 +183,10 @@ def apply_reset(
     if log.isEnabledFor(logging.DEBUG):
         for entry in entries:
             log.debug(
-                "record %s reset to generation %d",
+                "record %s reset to generation %d (it was exported with key %s)",
                 entry.key,
                 entry.generation,
+                entry.idempotency_key,
                 extra={
                     "company": plan.company,
                     "record": str(entry.key),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
@@ -238,10 +239,19 @@ class QuickBooksBackend:
         query = {**(params or {}), "minorversion": str(self.config.minorversion)}
         refreshed = False
         token = self._token(company, refresh=False)
+        # what a log record may carry: never the token, the URL's query or the body
+        extra = {
+            "company": company,
+            "record": record,
+            "idempotency_key": query.get("requestid"),
+            "method": method,
+            "entity": path.split("/", 1)[0],
+        }
         while True:
             headers = {"Authorization": f"Bearer {token}", "Accept": accept}
             if body is not None:
                 headers["Content-Type"] = "application/json"
+            started = time.monotonic()
             try:
                 response = self._client.request(
                     method, url, params=query, content=body, headers=headers
@@ -256,9 +266,22 @@ class QuickBooksBackend:
                     f"({type(exc).__name__})",
                     record=record,
                 ) from exc
-            log.debug("QuickBooks %s %s -> %s", method, path, response.status_code)
+            duration_ms = round((time.monotonic() - started) * 1000, 1)
+            log.debug(
+                "QuickBooks %s %s -> %s in %.1f ms",
+                method,
+                extra["entity"],
+                response.status_code,
+                duration_ms,
+                extra={**extra, "status": response.status_code, "duration_ms": duration_ms},
+            )
             if response.status_code == 401 and not refreshed:
                 refreshed = True
+                log.info(
+                    "QuickBooks refused the access token of %s; asking the host for a fresh one",
+                    company,
+                    extra=extra,
+                )
                 token = self._token(company, refresh=True)
                 continue
             break
