@@ -10,6 +10,7 @@ Sub-commands (every one takes ``--company`` and ``--json``)::
     show ID                one bundle: lines, totals, members, remote document
     trace KIND ID          a usage log or payment to its bundle and document
     export [ID ...]        export bundles; a named reconciled bundle is overwritten
+                           (progress on stderr without ``--json``: a bar on a terminal)
     unbundle ID ...        delete bundles locally (``--reverse`` also voids remotely)
     map KIND LOCAL REMOTE  map a client / resource / payment method
     mappings               list the mappings
@@ -305,6 +306,7 @@ def _dispatch(service: BundleService, args: argparse.Namespace) -> int:
 
 
 def _remote(service: BundleService, args: argparse.Namespace) -> int:
+    from syncstate.cli.progress import TerminalProgress
     from syncstate.services.bundle_export import (
         export_bundles,
         fetch_bundle_pdf,
@@ -328,6 +330,7 @@ def _remote(service: BundleService, args: argparse.Namespace) -> int:
                 limit=None if page is None else args.page_size,
                 overwrite=args.overwrite or bool(args.bundle_ids),
                 options=ExportOptions(concurrency=max(1, args.concurrency)),
+                progress=None if as_json else TerminalProgress(sys.stderr),
             )  # fmt: skip
             if as_json:
                 emit_json({"summary": report.summary(),

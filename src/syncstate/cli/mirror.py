@@ -8,6 +8,8 @@
 
 ``--year`` takes a start year (``2011``) or ``START..END`` (ISO dates). Clearing
 needs the company id a second time (``--confirm``) or the token ``--plan`` prints.
+Without ``--json``, load, clear, reload and ``drift --apply`` show their progress
+on stderr: a bar on a terminal, plain lines otherwise.
 """
 
 from __future__ import annotations
@@ -73,31 +75,6 @@ def parse_year(text: str, known: list[FiscalYear]) -> FiscalYear:
     raise PeriodError(f"fiscal year {text!r}: give a year (2011) or START..END")
 
 
-class _Printer:
-    """Progress on stderr (a line per step; quiet for JSON)."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.total = 0
-        self.done = 0
-
-    def start(self, total: int, label: str) -> None:
-        self.total, self.done = total, 0
-        if not self.quiet:
-            print(f"{label}: {total} to do", file=sys.stderr)
-
-    def advance(self, n: int = 1, *, outcome: str = "") -> None:
-        self.done += n
-
-    def note(self, message: str) -> None:
-        if not self.quiet:
-            print(message, file=sys.stderr)
-
-    def finish(self) -> None:
-        if not self.quiet and self.total:
-            print(f"  {self.done}/{self.total} done", file=sys.stderr)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run a ``mirror`` sub-command."""
     from syncstate.adapters.backends.sie import SieSource
@@ -107,7 +84,11 @@ def run(args: argparse.Namespace) -> int:
     store = SQLiteMirrorStore(_db(args))
     service = MirrorService(store)
     company: str = args.company
-    progress = _Printer(args.json)
+    progress = None
+    if not args.json:
+        from syncstate.cli.progress import TerminalProgress
+
+        progress = TerminalProgress(sys.stderr)
     try:
         known = [y.year for y in store.loaded_years(company)]
         command = args.mirror_command
@@ -197,7 +178,11 @@ def run(args: argparse.Namespace) -> int:
         # drift
         source = SieSource(args.files)
         drifts = service.drift(company, source)
-        applied = service.apply_drift(company, drifts, source=source) if args.apply else 0
+        applied = (
+            service.apply_drift(company, drifts, source=source, progress=progress)
+            if args.apply
+            else 0
+        )
         summary = {
             "company": company,
             "in_step": all(d.is_empty for d in drifts),

@@ -2,16 +2,19 @@
 
 * ``syncstate repost receivables|wip|staff|projects FILE [--json]`` reads an
   interchange document (see docs/repost.md) and prints the restored balances;
-* ``syncstate repost load FILE --company C [--db PATH]`` loads a receivables
-  or WIP document into the ledger database atomically;
+* ``syncstate repost load FILE --company C [--db PATH] [--json]`` loads a
+  receivables or WIP document into the ledger database atomically;
 * ``syncstate repost --company C [--db PATH] [--calculator wip] [--client X |
   --document D] [--dry-run | --apply] [--json]`` plans a repost of the stored
-  ledger and, only with ``--apply``, writes it. Dry run is the default.
+  ledger and, only with ``--apply``, writes it. Dry run is the default. Without
+  ``--json`` a whole-company repost shows its progress on stderr: a bar on a
+  terminal, plain lines otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,6 +60,7 @@ def register(subparsers: Any) -> None:
     load.add_argument("file", type=Path, metavar="FILE")
     load.add_argument("--company", required=True, help="the company the ledger belongs to")
     add_db_argument(load)
+    add_json_argument(load)
     load.set_defaults(func=run_load)
 
 
@@ -184,15 +188,27 @@ def run_load(args: argparse.Namespace) -> int:
         if isinstance(data, dict) and "documents" in data:
             start, docs = receivables_from_json(data, source=str(args.file))
             count = service.import_receivables(store, args.company, docs, period_start=start)
-            print(f"loaded {count} receivable documents for {args.company}")
+            kind, what = "receivables", "receivable documents"
         elif isinstance(data, dict) and "entries" in data:
             count = service.import_wip(store, args.company, data, source=str(args.file))
-            print(f"loaded {count} WIP entries for {args.company}")
+            kind, what = "wip", "WIP entries"
         else:
             raise InterchangeError(
                 "neither a receivables (documents) nor a WIP (entries) document",
                 source=str(args.file),
             )
+    if getattr(args, "json", False):
+        emit_json(
+            {
+                "company": args.company,
+                "calculator": kind,
+                "loaded": count,
+                "file": str(args.file),
+                "db": str(db_path(args)),
+            }
+        )
+    else:
+        print(f"loaded {count} {what} for {args.company}")
     return 0
 
 
@@ -203,9 +219,16 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.company:
         raise InputError("--company is required to repost a ledger (or give a sub-command)")
+    progress = None
+    if not args.json:
+        from syncstate.cli.progress import TerminalProgress
+
+        progress = TerminalProgress(sys.stderr)
     with _open(args) as store:
         if args.calculator == "wip":
             wip_plan = service.plan_wip_repost(store, args.company)
+            if args.apply and progress is not None:
+                progress.note(f"applying the WIP repost of {args.company}")
             written = service.apply_wip_plan(store, wip_plan) if args.apply else 0
             findings = [f.to_dict() for f in wip_plan.findings]
             summary = {
@@ -224,8 +247,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{verb}: {len(summary['deleted'])} deletion(s); {written} entries written")
             return 0
         plan = service.plan_receivables_repost(
-            store, args.company, client=args.client, document=args.document
+            store, args.company, client=args.client, document=args.document, progress=progress
         )
+        if args.apply and progress is not None:
+            progress.note(f"writing {len(plan.rows)} balance row(s) in one transaction")
         written = service.apply_plan(store, plan) if args.apply else 0
         out: dict[str, Any] = {
             "company": plan.company,

@@ -301,7 +301,15 @@ class MirrorService:
             )
         with self.locked(company):
             if reload_from is None:
-                removed = self.store.clear_years(company, plan.years)
+                if progress is not None:
+                    progress.start(len(plan.years), f"clearing {company}")
+                try:
+                    removed = self.store.clear_years(company, plan.years)
+                    if progress is not None:
+                        progress.advance(len(plan.years), outcome="cleared")
+                finally:
+                    if progress is not None:
+                        progress.finish()
                 log.info(
                     "mirror cleared %s: %s",
                     _years(plan.years),

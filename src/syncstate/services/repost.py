@@ -38,6 +38,7 @@ from syncstate.domain.repost.wip import WipResult, repost_wip
 from syncstate.errors import EmptySelectionError, InputError
 from syncstate.notebook import Tabular
 from syncstate.periods import parse_date
+from syncstate.ports import Progress
 from syncstate.services.repost_io import Reader, wip_from_json
 
 __all__ = [
@@ -81,16 +82,34 @@ def _period(store: SQLiteLedgerStore, company: str, name: str = _PERIOD) -> dt.d
     return parse_date(value)
 
 
-def _batches(store: SQLiteLedgerStore, company: str, size: int) -> Iterator[list[str]]:
-    """Document ids in batches of whole clients (a large client is a batch alone)."""
+def _batches(
+    store: SQLiteLedgerStore, company: str, size: int, progress: Progress | None = None
+) -> Iterator[list[str]]:
+    """Document ids in batches of whole clients (a large client is a batch alone).
+
+    ``progress`` counts clients, advanced once the caller asks for the next
+    batch (that is, once the previous one is done).
+    """
     batch: list[str] = []
-    for client in store.clients(company):
+    clients = store.clients(company)
+    if progress is not None:
+        progress.start(len(clients), f"repost of {company}")
+    pending = 0
+    for client in clients:
         batch.extend(store.client_documents(company, client))
+        pending += 1
         if len(batch) >= size:
             yield batch
+            if progress is not None:
+                progress.advance(pending, outcome="clients")
+            pending = 0
             batch = []
     if batch:
         yield batch
+    if progress is not None:
+        if pending:
+            progress.advance(pending, outcome="clients")
+        progress.finish()
 
 
 def _plan(
@@ -137,8 +156,12 @@ def plan_receivables_repost(
     client: str | None = None,
     document: str | None = None,
     batch: int = 20_000,
+    progress: Progress | None = None,
 ) -> RepostPlan:
-    """Plan a repost of the whole company, one client, or one document (dry run)."""
+    """Plan a repost of the whole company, one client, or one document (dry run).
+
+    A whole-company plan reports its progress, in clients, to ``progress``.
+    """
     if document is not None:
         if not store.ledger(company).documents([document]):
             raise EmptySelectionError(f"company {company!r} has no document {document!r}")
@@ -148,7 +171,7 @@ def plan_receivables_repost(
         if not ids:
             raise EmptySelectionError(f"company {company!r} has no documents of client {client!r}")
         return _plan(store, company, f"client {client}", [ids])
-    return _plan(store, company, "company", _batches(store, company, batch))
+    return _plan(store, company, "company", _batches(store, company, batch, progress))
 
 
 def incremental_repost(
