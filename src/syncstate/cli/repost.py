@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         if args.calculator == "wip":
             wip_plan = service.plan_wip_repost(store, args.company)
             if args.apply and progress is not None:
-                progress.note(f"applying the WIP repost of {args.company}")
+                print(f"applying the WIP repost of {args.company}", file=sys.stderr)
             written = service.apply_wip_plan(store, wip_plan) if args.apply else 0
             findings = [f.to_dict() for f in wip_plan.findings]
             summary = {
@@ -249,8 +249,8 @@ def run(args: argparse.Namespace) -> int:
         plan = service.plan_receivables_repost(
             store, args.company, client=args.client, document=args.document, progress=progress
         )
-        if args.apply and progress is not None:
-            progress.note(f"writing {len(plan.rows)} balance row(s) in one transaction")
+        if args.apply and progress is not None:  # after the bar's totals: a plain line
+            print(f"  writing {len(plan.rows)} balance row(s) in one transaction", file=sys.stderr)
         written = service.apply_plan(store, plan) if args.apply else 0
         out: dict[str, Any] = {
             "company": plan.company,
