@@ -102,7 +102,7 @@ if TYPE_CHECKING:
     from syncstate.adapters.storage.repost_sqlite import SQLiteLedgerStore
     from syncstate.domain.bundling import Bundle, BundleKind, BundlingPolicy
     from syncstate.domain.mapping import MappingKind, Mappings
-    from syncstate.domain.repost.findings import Finding
+    from syncstate.domain.repost.findings import Finding, Findings
     from syncstate.domain.repost.projects import repost_projects
     from syncstate.domain.repost.receivables import repost_receivables
     from syncstate.domain.repost.staff import repost_staff
@@ -123,6 +123,7 @@ _LAZY = {
     "BundleService": "syncstate.services.bundling",
     "BundlingPolicy": "syncstate.domain.bundling",
     "Finding": "syncstate.domain.repost.findings",
+    "Findings": "syncstate.domain.repost.findings",
     "MappingKind": "syncstate.domain.mapping",
     "Mappings": "syncstate.domain.mapping",
     "MemoryBundleStore": "syncstate.adapters.storage.bundles_memory",
@@ -195,6 +196,7 @@ __all__ = [
     "ExportReport",
     "ExportState",
     "Finding",
+    "Findings",
     "FiscalYear",
     "IngestReport",
     "InputError",
