@@ -15,14 +15,14 @@ its rows packed until they are first read.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
 __all__ = [
     "ObjectRef",
+    "PackedRows",
     "SieAccount",
     "SieBalance",
     "SieDimension",
@@ -58,19 +58,20 @@ class SieVoucher:
 
     Immutable; equality and hashing ignore ``line``. Built like an attrs class
     (keyword arguments). The parser stores the rows of a well-formed voucher
-    packed: the voucher's validated ``#TRANS`` lines as one string and their
-    sum. ``rows`` unpacks them on first access (the ``Decimal`` amounts, dates and
+    packed (validated ``#TRANS`` text in a :class:`PackedRows` store) with their
+    sum. The first read of ``rows`` of any such voucher unpacks the rows of all
+    the vouchers of that read in one pass (the ``Decimal`` amounts, dates and
     row tuples are built then, once); ``total`` and ``transaction_count`` never
     need to.
     """
 
-    __slots__ = ("_head", "_rows", "_unpack")
+    __slots__ = ("_head", "_rows", "_store")
 
     #: series, number, date, text, reg_date, sign, line, and the sum of packed rows
     _head: tuple[str, str, dt.date, str, dt.date | None, str, int, Decimal | None]
-    #: the rows, or while packed the ``#TRANS`` lines they are read from
-    _rows: tuple[SieTrans, ...] | str
-    _unpack: Callable[[str], tuple[SieTrans, ...]] | None
+    #: the rows, or while packed their index in ``_store``
+    _rows: tuple[SieTrans, ...] | int
+    _store: PackedRows | None
 
     def __init__(
         self,
@@ -87,26 +88,25 @@ class SieVoucher:
         init = object.__setattr__
         init(self, "_head", (series, number, date, text, reg_date, sign, line, None))
         init(self, "_rows", rows)
-        init(self, "_unpack", None)
+        init(self, "_store", None)
 
     @classmethod
     def packed(
         cls,
         head: tuple[str, str, dt.date, str, dt.date | None, str, int, Decimal],
-        rows: str,
-        unpack: Callable[[str], tuple[SieTrans, ...]],
+        index: int,
+        store: PackedRows,
     ) -> SieVoucher:
         """A voucher whose rows stay packed until first read (used by the parser).
 
         ``head`` is ``(series, number, date, text, reg_date, sign, line, total)``;
-        ``rows`` holds only ``#TRANS`` rows, one per ``\\n``-terminated line, that
-        ``unpack`` turns into :class:`SieTrans` without error; ``total`` is their sum.
+        the rows are ``store.rows(index)``, all ``#TRANS``, and ``total`` is their sum.
         """
         self = object.__new__(cls)
         init = object.__setattr__
         init(self, "_head", head)
-        init(self, "_rows", rows)
-        init(self, "_unpack", unpack)
+        init(self, "_rows", index)
+        init(self, "_store", store)
         return self
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -154,16 +154,16 @@ class SieVoucher:
     def rows(self) -> tuple[SieTrans, ...]:
         """All rows in file order: ``#TRANS``, ``#RTRANS`` and ``#BTRANS``."""
         rows = self._rows
-        if isinstance(rows, str):
-            assert self._unpack is not None
-            rows = self._unpack(rows)
+        if isinstance(rows, int):
+            assert self._store is not None
+            rows = self._store.rows(rows)
             object.__setattr__(self, "_rows", rows)
         return rows
 
     @property
     def transactions(self) -> tuple[SieTrans, ...]:
         """The ``#TRANS`` rows (the ones that count in the books)."""
-        if self._unpack is not None:  # packed rows are all #TRANS
+        if self._store is not None:  # packed rows are all #TRANS
             return self.rows
         return tuple(r for r in self.rows if r.kind == "TRANS")
 
@@ -171,8 +171,9 @@ class SieVoucher:
     def transaction_count(self) -> int:
         """Number of ``#TRANS`` rows."""
         rows = self._rows
-        if isinstance(rows, str):
-            return rows.count("\n")
+        if isinstance(rows, int):
+            assert self._store is not None
+            return self._store.count(rows)
         return sum(1 for r in rows if r.kind == "TRANS")
 
     @property
@@ -225,6 +226,16 @@ class SieVoucher:
 def _voucher(fields: dict[str, Any]) -> SieVoucher:
     """Rebuild a voucher (pickle and copy)."""
     return SieVoucher(**fields)
+
+
+class PackedRows(Protocol):
+    """Where the parser keeps the packed rows of the vouchers of one read."""
+
+    def rows(self, index: int) -> tuple[SieTrans, ...]:
+        """The rows of packed voucher ``index`` (``#TRANS`` only)."""
+
+    def count(self, index: int) -> int:
+        """How many rows packed voucher ``index`` has."""
 
 
 @attrs.frozen(kw_only=True)

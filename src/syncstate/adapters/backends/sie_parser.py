@@ -2,9 +2,11 @@
 
 The whole file is decoded once (:func:`decode_sie` detects the real encoding:
 CP437 as ``#FORMAT PC8`` says, or UTF-8 / ISO-8859-15 that some programs write
-while still declaring PC8, with a warning). Lines are then read one by one.
-Well-formed ``#TRANS`` rows with an empty object list and no quotes take a fast
-path (one ``str.split`` and one ``Decimal``); everything else goes through the
+while still declaring PC8, with a warning). A voucher whose rows are all plain
+``#TRANS`` rows is matched whole by one strict regex (:data:`_VOUCHER`): only
+valid accounts, object lists, amounts and calendar days match, so its rows are
+kept packed (text plus their sum, for the balance check) and unpacked together
+on first use. Every other line is read one by one (:class:`_Lines`) with the
 full tokenizer (quoted strings with ``\\"`` escapes, ``{ }`` object lists).
 
 Problems are collected as data (:class:`SieProblem`): :func:`read_sie` returns
@@ -780,37 +782,63 @@ def _object_tokens(packed: str) -> list[str]:
     return [quoted + bare for quoted, bare in _PACKED_TOKEN.findall(packed)]
 
 
-class _Unpacker:
-    """Turns packed ``#TRANS`` rows (validated by :data:`_VOUCHER`) into rows.
+class _PackedStore:
+    """The packed ``#TRANS`` rows of one read's vouchers (validated by :data:`_VOUCHER`).
 
-    One per read, shared by its vouchers: it caches object lists, days and
-    account strings, so equal values are one object.
+    The first voucher whose rows are asked for unpacks all of them in one pass
+    with the cyclic GC paused (like the read itself: the rows are millions of
+    tuples the collector would otherwise traverse again and again). Object
+    lists, days and account strings are cached, so equal values are one object.
     """
 
     def __init__(self) -> None:
-        self.objects: dict[str, tuple[ObjectRef, ...]] = {"": ()}
-        self.days: dict[str, dt.date | None] = {"": None, '""': None}
-        self.accounts: dict[str, str] = {}
+        #: the packed rows of each voucher, in the order of their indexes
+        self.texts: list[str] = []
+        self.unpacked: list[tuple[SieTrans, ...]] | None = None
 
-    def __call__(self, packed: str) -> tuple[SieTrans, ...]:
-        objects_of, days, accounts = self.objects, self.days, self.accounts
-        rows: list[SieTrans] = []
-        append = rows.append
+    def count(self, index: int) -> int:
+        """How many rows voucher ``index`` has."""
+        if self.unpacked is not None:
+            return len(self.unpacked[index])
+        return self.texts[index].count("\n")
+
+    def rows(self, index: int) -> tuple[SieTrans, ...]:
+        """The rows of voucher ``index``."""
+        if self.unpacked is None:
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                self.unpacked = self._unpack_all()
+            finally:
+                if collecting:
+                    gc.enable()
+            self.texts = []
+        return self.unpacked[index]
+
+    def _unpack_all(self) -> list[tuple[SieTrans, ...]]:
+        objects_of: dict[str, tuple[ObjectRef, ...]] = {"": ()}
+        days: dict[str, dt.date | None] = {"": None, '""': None}
+        accounts: dict[str, str] = {}
         new_row = tuple.__new__
-        for account, objects_s, amount, day_s, text in _PACKED_ROW.findall(packed):
-            objects = objects_of.get(objects_s)
-            if objects is None:
-                tokens = _object_tokens(objects_s)
-                objects = tuple(zip(tokens[::2], tokens[1::2], strict=True))
-                objects_of[objects_s] = objects
-            day = days.get(day_s)
-            if day is None and day_s not in days:
-                day = days[day_s] = dt.date(int(day_s[:4]), int(day_s[4:6]), int(day_s[6:]))
-            account = accounts.setdefault(account, account)
-            append(
-                new_row(SieTrans, ("TRANS", account, objects, Decimal(amount), day, text, None, ""))
-            )
-        return tuple(rows)
+        findall = _PACKED_ROW.findall
+        out: list[tuple[SieTrans, ...]] = []
+        for text in self.texts:
+            rows: list[SieTrans] = []
+            append = rows.append
+            for account, objects_s, amount, day_s, row_text in findall(text):
+                objects = objects_of.get(objects_s)
+                if objects is None:
+                    tokens = _object_tokens(objects_s)
+                    objects = tuple(zip(tokens[::2], tokens[1::2], strict=True))
+                    objects_of[objects_s] = objects
+                day = days.get(day_s)
+                if day is None and day_s not in days:
+                    day = days[day_s] = dt.date(int(day_s[:4]), int(day_s[4:6]), int(day_s[6:]))
+                account = accounts.setdefault(account, account)
+                fields = ("TRANS", account, objects, Decimal(amount), day, row_text, None, "")
+                append(new_row(SieTrans, fields))
+            out.append(tuple(rows))
+        return out
 
 
 def _packed_crc(m: re.Match[str], crc: int) -> int:
@@ -844,23 +872,31 @@ def _read_text(reader: _Reader, text: str) -> None:
         reader.error(line, "not an SIE file: the first line is not an SIE label (#...)")
         return
     lines = _Lines(reader)
-    unpack = _Unpacker()
+    store = _PackedStore()
+    packed_texts = store.texts
+    keep = packed_texts.append
     packed = SieVoucher.packed
     dates = reader.dates
     vouchers = reader.vouchers
     count = text.count
+    amounts = _PACKED_AMOUNT.findall
     zero = Decimal(0)
     pos, n = 0, 1  # n: the line number at pos
+    idle, crc = True, False  # the state of `lines`, updated whenever it reads
     for m in _VOUCHER.finditer(text):
         start_pos, end_pos = m.span()
         if start_pos > pos:
             lines.feed_text(text[pos:start_pos], n)
             n += count("\n", pos, start_pos)
+            idle = lines.head is None and lines.block is None and not lines.skip_block
+            crc = lines.crc is not None
         pos = end_pos
         size = count("\n", start_pos, end_pos)
-        if lines.head is not None or lines.block is not None or lines.skip_block:
+        if not idle:
             lines.feed_text(m.group(), n)
             n += size
+            idle = lines.head is None and lines.block is None and not lines.skip_block
+            crc = lines.crc is not None
             continue
         (q_series, series, q_number, number, day_s, q_vtext, vtext, reg_s, q_sign, sign, rows) = (
             m.groups()
@@ -871,9 +907,9 @@ def _read_text(reader: _Reader, text: str) -> None:
         reg = None
         if reg_s is not None and reg_s != '""':
             reg = dates.get(reg_s) or _date(reg_s, "registration date", dates)
-        if lines.crc is not None:
-            lines.crc = _packed_crc(m, lines.crc)
-        total = sum(map(Decimal, _PACKED_AMOUNT.findall(rows)), zero)
+        if crc:
+            lines.crc = _packed_crc(m, lines.crc or 0)
+        total = sum(map(Decimal, amounts(rows)), zero)
         head = (
             series or q_series,
             number or q_number,
@@ -884,12 +920,13 @@ def _read_text(reader: _Reader, text: str) -> None:
             n,
             total,
         )
-        voucher = packed(head, rows, unpack)
+        voucher = packed(head, len(packed_texts), store)
+        keep(rows)
         if total:
             reader.unbalanced(voucher, total)
         vouchers.append(voucher)
         n += size
-        lines.n = n - 1
+    lines.n = n - 1
     if pos < len(text):
         lines.feed_text(text[pos:], n)
     lines.finish()
