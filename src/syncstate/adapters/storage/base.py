@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from json.encoder import encode_basestring
 from typing import Any
 
 from syncstate.domain.records import RecordKey, SourceRecord
@@ -20,7 +21,8 @@ from syncstate.domain.state import (
     ExportState,
     JournalEntry,
     Status,
-    transition,
+    apply,
+    idempotency_key,
 )
 from syncstate.errors import InputError, RecordNotFound
 
@@ -33,6 +35,7 @@ __all__ = [
     "fields_to_json",
     "journal_rows",
     "plan_events",
+    "status_decoder",
     "status_from_row",
     "status_to_row",
     "utc",
@@ -79,14 +82,16 @@ def check_company(company: str, key: RecordKey) -> None:
 
 def status_to_row(status: Status) -> tuple[Any, ...]:
     """The status as a tuple matching :data:`STATUS_COLUMNS`."""
+    # ``_value_`` is the plain attribute behind ``Enum.value`` (a descriptor,
+    # several times slower): codecs run once per row of a bulk operation
     return (
-        status.state.value,
+        status.state._value_,
         status.generation,
         status.revision,
         status.remote_id,
         status.remote_version,
         status.message,
-        None if status.previous is None else status.previous.value,
+        None if status.previous is None else status.previous._value_,
         status.worker,
         _iso(status.lease_until),
         1 if status.changed_in_flight else 0,
@@ -109,22 +114,50 @@ def status_from_row(row: Sequence[Any]) -> Status:
     )
 
 
+def status_decoder(limit: int = 4096) -> Callable[[Sequence[Any]], Status]:
+    """A :func:`status_from_row` for bulk reads: equal rows give one shared ``Status``.
+
+    Statuses are immutable, and the records a bulk operation touches often
+    share one status (all freshly claimed, all not exported), so decoding each
+    distinct row once saves most of the work. At most ``limit`` distinct rows
+    are remembered; the cache lives as long as the returned function.
+    """
+    cache: dict[tuple[Any, ...], Status] = {}
+
+    def decode(row: Sequence[Any]) -> Status:
+        values = tuple(row)
+        status = cache.get(values)
+        if status is None:
+            if len(cache) >= limit:
+                cache.clear()
+            status = cache[values] = status_from_row(values)
+        return status
+
+    return decode
+
+
 def encode_event(event: Event) -> str:
-    """The event as compact JSON (only the fields it carries)."""
-    data: dict[str, Any] = {"kind": event.kind.value}
+    """The event as compact JSON (only the fields it carries).
+
+    Written by hand rather than with ``json.dumps`` (it runs once per journal
+    row); the text is the same as ``json.dumps(..., separators=(",", ":"),
+    ensure_ascii=False)`` gives, and :func:`decode_event` reads it back.
+    """
+    parts = ['{"kind":"', event.kind._value_, '"']
     if event.remote_id is not None:
-        data["remote_id"] = event.remote_id
+        parts += (',"remote_id":', encode_basestring(event.remote_id))
     if event.remote_version is not None:
-        data["remote_version"] = event.remote_version
+        parts += (',"remote_version":', encode_basestring(event.remote_version))
     if event.message is not None:
-        data["message"] = event.message
+        parts += (',"message":', encode_basestring(event.message))
     if event.reason:
-        data["reason"] = event.reason
+        parts += (',"reason":', encode_basestring(event.reason))
     if event.worker:
-        data["worker"] = event.worker
+        parts += (',"worker":', encode_basestring(event.worker))
     if event.lease_until is not None:
-        data["lease_until"] = _iso(event.lease_until)
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        parts += (',"lease_until":"', utc(event.lease_until).isoformat(), '"')
+    parts.append("}")
+    return "".join(parts)
 
 
 def decode_event(text: str) -> Event:
@@ -154,28 +187,32 @@ def fields_from_json(text: str) -> tuple[tuple[str, str], ...]:
 
 def journal_rows(entries: Iterable[JournalEntry]) -> list[tuple[Any, ...]]:
     """Journal entries as rows ``(company, kind, source_id, at, actor, event, from_state,
-    to_state, generation, idempotency_key)``; equal events and times are encoded once."""
-    events: dict[Event, str] = {}
+    to_state, generation, idempotency_key)``; each event object and time is encoded once."""
+    # by identity: hashing an Event costs more than encoding a small one, and a
+    # bulk operation shares one event object among many entries
+    events: dict[int, tuple[Event, str]] = {}
     times: dict[dt.datetime, str] = {}
-    rows = []
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
     for e in entries:
-        text = events.get(e.event)
-        if text is None:
-            text = events[e.event] = encode_event(e.event)
+        event = e.event
+        known = events.get(id(event))
+        if known is None or known[0] is not event:
+            known = events[id(event)] = (event, encode_event(event))
         at = times.get(e.at)
         if at is None:
             at = times[e.at] = e.at.isoformat()
         key = e.key
-        rows.append(
+        append(
             (
                 key.company,
                 key.kind,
                 key.source_id,
                 at,
                 e.actor,
-                text,
-                e.from_state.value,
-                e.to_state.value,
+                known[1],
+                e.from_state._value_,
+                e.to_state._value_,
                 e.generation,
                 e.idempotency_key,
             )
@@ -199,14 +236,38 @@ def plan_events(
     """
     current: dict[RecordKey, Status] = {}
     entries: list[JournalEntry] = []
+    append = entries.append
+    # The state machine is pure and ``at`` is fixed here, so an event applied to
+    # the very status objects of the previous step has the same outcome: bulk
+    # operations apply one event object to runs of records that share one
+    # (decoded-once) status, and this skips the state machine for all but one.
+    last_status: Status | None = None
+    last_event: Event | None = None
+    last_new = Status()
     for key, event in events:
-        check_company(company, key)
+        if key.company != company:
+            check_company(company, key)
         status = current.get(key)
         if status is None:
             status = statuses.get(key)
             if status is None:
                 raise RecordNotFound(record=str(key))
-        status, entry = transition(key, status, event, at=at, actor=actor)
-        current[key] = status
-        entries.append(entry)
+        if status is last_status and event is last_event:
+            new = last_new
+        else:
+            new = last_new = apply(key, status, event, at)
+            last_status, last_event = status, event
+        current[key] = new
+        append(
+            JournalEntry(
+                key=key,
+                at=at,
+                actor=actor,
+                event=event,
+                from_state=status.state,
+                to_state=new.state,
+                generation=new.generation,
+                idempotency_key=idempotency_key(key, status.generation, status.revision),
+            )
+        )
     return current, entries

@@ -27,6 +27,7 @@ from syncstate.adapters.storage.base import (
     fields_to_json,
     journal_rows,
     plan_events,
+    status_decoder,
     status_from_row,
     status_to_row,
     utc,
@@ -51,11 +52,8 @@ _CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
 _RECORD_COLUMNS = "company, kind, source_id, on_date, subject, fields, hash, " + ", ".join(
     STATUS_COLUMNS
 )
-_UPDATE_STATUS = (
-    "UPDATE records SET "
-    + ", ".join(f"{c} = ?" for c in STATUS_COLUMNS)
-    + " WHERE company = ? AND kind = ? AND source_id = ?"
-)
+_SET_STATUS = "UPDATE records SET " + ", ".join(f"{c} = ?" for c in STATUS_COLUMNS)
+_UPDATE_STATUS = _SET_STATUS + " WHERE rowid = ?"
 _INSERT_JOURNAL = (
     "INSERT INTO journal (company, kind, source_id, at, actor, event, from_state, to_state,"
     " generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -126,24 +124,29 @@ class SQLiteStore:
 
     def _statuses(
         self, conn: sqlite3.Connection, company: str, keys: Iterable[RecordKey]
-    ) -> dict[RecordKey, Status]:
+    ) -> tuple[dict[RecordKey, Status], dict[RecordKey, int]]:
+        """The statuses of ``keys`` (unknown keys are left out) and their rows' rowids."""
         by_kind: dict[str, dict[str, RecordKey]] = {}
         for key in keys:
             check_company(company, key)
             by_kind.setdefault(key.kind, {})[key.source_id] = key
         out: dict[RecordKey, Status] = {}
+        rowids: dict[RecordKey, int] = {}
+        decode = status_decoder()
         columns = ", ".join(STATUS_COLUMNS)
         for kind, wanted in by_kind.items():
             for chunk in _chunks(list(wanted)):
                 marks = ", ".join("?" * len(chunk))
                 rows = conn.execute(
-                    f"SELECT source_id, {columns} FROM records "
+                    f"SELECT rowid, source_id, {columns} FROM records "
                     f"WHERE company = ? AND kind = ? AND source_id IN ({marks})",
                     (company, kind, *chunk),
                 )
                 for row in rows:
-                    out[wanted[row[0]]] = status_from_row(row[1:])
-        return out
+                    key = wanted[row[1]]
+                    out[key] = decode(row[2:])
+                    rowids[key] = row[0]
+        return out, rowids
 
     @staticmethod
     def _stored(row: Sequence[Any]) -> StoredRecord:
@@ -264,14 +267,34 @@ class SQLiteStore:
         conn: sqlite3.Connection,
         statuses: dict[RecordKey, Status],
         entries: list[JournalEntry],
+        rowids: dict[RecordKey, int],
     ) -> None:
-        conn.executemany(
-            _UPDATE_STATUS,
-            [
-                (*status_to_row(status), key.company, key.kind, key.source_id)
-                for key, status in statuses.items()
-            ],
-        )
+        """Write new statuses (by rowid, read in the same transaction) and journal rows.
+
+        Records that end in the same status (a bulk claim, a reset) are updated
+        with one statement per chunk of rowids; the others one row each.
+        """
+        encoded: dict[int, tuple[Status, tuple[Any, ...]]] = {}
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for key, status in statuses.items():
+            known = encoded.get(id(status))
+            if known is None or known[0] is not status:
+                known = encoded[id(status)] = (status, status_to_row(status))
+            group = groups.get(known[1])
+            if group is None:
+                groups[known[1]] = [rowids[key]]
+            else:
+                group.append(rowids[key])
+        singles = []
+        for row, ids in groups.items():
+            if len(ids) == 1:
+                singles.append((*row, ids[0]))
+                continue
+            ids.sort()
+            for chunk in _chunks(ids):
+                marks = ", ".join("?" * len(chunk))
+                conn.execute(f"{_SET_STATUS} WHERE rowid IN ({marks})", (*row, *chunk))
+        conn.executemany(_UPDATE_STATUS, singles)
         conn.executemany(_INSERT_JOURNAL, journal_rows(entries))
 
     def ingest(
@@ -341,12 +364,12 @@ class SQLiteStore:
                         for r in changed
                     ],
                 )
-                before = self._statuses(conn, company, (r.key for r in changed))
+                before, rowids = self._statuses(conn, company, (r.key for r in changed))
                 event = Event.of(EventKind.SOURCE_CHANGED, "source changed")
                 statuses, entries = plan_events(
                     company, before, [(r.key, event) for r in changed], at=at, actor=actor
                 )
-                self._write_plan(conn, statuses, entries)
+                self._write_plan(conn, statuses, entries, rowids)
                 outdated = tuple(
                     key
                     for key, status in statuses.items()
@@ -369,9 +392,9 @@ class SQLiteStore:
         at = utc(at)
         batch = list(events)
         with self._write() as conn:
-            before = self._statuses(conn, company, (key for key, _ in batch))
+            before, rowids = self._statuses(conn, company, (key for key, _ in batch))
             statuses, entries = plan_events(company, before, batch, at=at, actor=actor)
-            self._write_plan(conn, statuses, entries)
+            self._write_plan(conn, statuses, entries, rowids)
         return entries
 
     def claim(
@@ -400,13 +423,15 @@ class SQLiteStore:
             where.append(f"kind IN ({', '.join('?' * len(kind_list))})" if kind_list else "0")
             params += kind_list
         wanted = None if keys is None else sorted(set(keys))
+        select = (
+            "SELECT rowid, kind, source_id, on_date, subject, fields, hash, "
+            f"{', '.join(STATUS_COLUMNS)} FROM records WHERE {' AND '.join(where)}"
+        )
         with self._write() as conn:
             rows: list[Any] = []
             if wanted is None:
                 rows = conn.execute(
-                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE {' AND '.join(where)} "
-                    "ORDER BY kind, source_id LIMIT ?",
-                    (*params, limit),
+                    f"{select} ORDER BY kind, source_id LIMIT ?", (*params, limit)
                 ).fetchall()
             else:
                 for key in wanted:
@@ -415,23 +440,35 @@ class SQLiteStore:
                     if len(rows) >= limit:
                         break
                     row = conn.execute(
-                        f"SELECT {_RECORD_COLUMNS} FROM records WHERE {' AND '.join(where)} "
-                        "AND kind = ? AND source_id = ?",
+                        f"{select} AND kind = ? AND source_id = ?",
                         (*params, key.kind, key.source_id),
                     ).fetchone()
                     if row is not None:
                         rows.append(row)
-            stored = [self._stored(row) for row in rows]
+            # one pass over the rows: records, statuses (equal rows decoded once), rowids
+            decode = status_decoder()
+            dates: dict[str, dt.date] = {}
+            records: list[SourceRecord] = []
+            before: dict[RecordKey, Status] = {}
+            rowids: dict[RecordKey, int] = {}
+            for row in rows:
+                key = RecordKey(company, row[1], row[2])
+                on = dates.get(row[3])
+                if on is None:
+                    on = dates[row[3]] = dt.date.fromisoformat(row[3])
+                records.append(
+                    SourceRecord(
+                        key=key, on=on, subject=row[4], fields=fields_from_json(row[5]), hash=row[6]
+                    )
+                )
+                before[key] = decode(row[7:])
+                rowids[key] = row[0]
             event = Event.claim(worker=worker, lease_until=utc(lease_until))
             statuses, entries = plan_events(
-                company,
-                {s.key: s.status for s in stored},
-                [(s.key, event) for s in stored],
-                at=at,
-                actor=actor,
+                company, before, [(r.key, event) for r in records], at=at, actor=actor
             )
-            self._write_plan(conn, statuses, entries)
-        return [StoredRecord(s.record, statuses[s.key]) for s in stored]
+            self._write_plan(conn, statuses, entries, rowids)
+        return [StoredRecord(r, statuses[r.key]) for r in records]
 
     def close(self) -> None:
         """Close the connection."""
