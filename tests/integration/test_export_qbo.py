@@ -171,12 +171,6 @@ def test_unexport_refuses_when_the_back_end_cannot_delete(books: Books) -> None:
         unexport(books.store, NoReverse(books.backend), CO, [RecordKey(CO, "time_entry", "t0000")])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="QuickBooks replays the first answer to a requestid, errors included, and a failed "
-    "record keeps its idempotency key (FAIL does not bump the revision in domain/state.py), "
-    "so a fixed record is refused again with the old error",
-)
 def test_a_failed_record_succeeds_once_the_cause_is_fixed(books: Books) -> None:
     ingest(books.store, 1)
     books.server.close_books(books.realm, dt.date(2024, 12, 31))

@@ -160,6 +160,35 @@ def test_a_record_left_in_flight_by_a_dead_run_is_looked_up_before_resending() -
     assert backend.calls["lookup"] == 2
 
 
+class _RacingStore(MemoryStore):
+    """Between the engine's selection and its claim, another worker claims the first
+    record, sends it, and dies; its lease has run out when the engine claims."""
+
+    def __init__(self, backend: FakeBackend) -> None:
+        super().__init__()
+        self.backend, self.raced = backend, False
+
+    def claim(self, company: str, **kwargs: object) -> list[StoredRecord]:  # type: ignore[override]
+        if not self.raced:
+            self.raced = True
+            [ghost] = super().claim(
+                company, worker="ghost", lease_until=AT, at=AT, actor="t", limit=1
+            )
+            self.backend.create(CO, _doc(ghost), idempotency_key=ghost.status.key_for(ghost.key))
+        return super().claim(company, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_lease_taken_over_between_selection_and_claim_is_looked_up_not_resent() -> None:
+    backend = FakeBackend(ALL - {Capability.BATCH, Capability.REPLAYS_KEY})
+    store = _RacingStore(backend)
+    store.ingest(CO, [e.to_record(CO) for e in entries(2)], at=AT, actor="test")
+    later = FixedClock(AT + dt.timedelta(minutes=1))
+    report = export_records(store, backend, CO, clock=later, options=opts())
+    assert report.exported == 2
+    assert len(backend.docs) == 2  # the ghost's document was found, not created again
+    assert backend.calls["create"] == 2 and backend.calls["lookup"] >= 1
+
+
 def test_records_under_another_workers_live_lease_are_skipped() -> None:
     store, backend = make_store(2), FakeBackend()
     store.claim(

@@ -195,3 +195,23 @@ def test_every_transition_yields_a_journal_entry_and_replay_rebuilds_the_status(
     assert entries[2].generation == 1 and entries[2].event.reason == "oops"
     assert entries[0].idempotency_key != entries[3].idempotency_key
     assert replay(KEY, entries) == status
+
+
+def test_a_taken_over_claim_is_marked_and_a_release_keeps_it_in_flight() -> None:
+    lease = T0 + dt.timedelta(minutes=1)
+    first = apply(KEY, Status(), Event.claim(worker="w1", lease_until=lease), T0)
+    assert first.previous is S.NOT_EXPORTED
+    later = lease + dt.timedelta(seconds=1)
+    taken = apply(KEY, first, Event.claim(worker="w2"), later)
+    assert taken.previous is S.IN_FLIGHT  # the dead holder may have sent it: look it up
+    released = apply(KEY, taken, Event.of(EventKind.RELEASE), later)
+    assert released.state is S.IN_FLIGHT and released.worker == ""
+    assert released.key_for(KEY) == first.key_for(KEY)
+
+
+def test_a_failed_attempt_gives_the_next_attempt_a_new_key() -> None:
+    claimed = run(Event.claim())
+    failed = run(Event.fail("period closed"), status=claimed)
+    retry = run(Event.claim(), status=failed)
+    assert retry.key_for(KEY) != claimed.key_for(KEY)
+    assert retry.generation == claimed.generation

@@ -90,7 +90,8 @@ def idempotency_key(key: RecordKey, generation: int, revision: int) -> str:
 
     Derived from the record, its export generation (bumped by reset and
     unexport) and its revision (bumped by each confirmed export, so an
-    overwrite of an outdated record gets a key of its own).
+    overwrite of an outdated record gets a key of its own, and by each
+    failure, so a retry after a refusal is not answered with the replayed refusal).
     """
     name = f"{key.company}\x1f{key.kind}\x1f{key.source_id}\x1f{generation}\x1f{revision}"
     # a UUID version 5 (RFC 4122), computed directly: this runs once per transition.
@@ -219,7 +220,9 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
                 remote_id=status.remote_id,
                 remote_version=status.remote_version,
                 message=status.message,
-                previous=status.previous,
+                # a takeover: the dead holder may have sent it, so the new holder must
+                # look it up before sending, and a release keeps it in flight
+                previous=_S.IN_FLIGHT,
                 worker=event.worker,
                 lease_until=event.lease_until,
                 changed_in_flight=status.changed_in_flight,
@@ -247,10 +250,12 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
             remote_version=event.remote_version,
         )
     if kind is _T.FAIL:
+        # nothing was created remotely, so the next attempt gets a key of its own: a back
+        # end that replays keys (QuickBooks requestid) would otherwise replay the refusal
         return Status(
             state=_S.FAILED,
             generation=status.generation,
-            revision=status.revision,
+            revision=status.revision + 1,
             remote_id=status.remote_id,
             remote_version=status.remote_version,
             message=event.message or "failed",
@@ -266,6 +271,8 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
             remote_id=status.remote_id,
             remote_version=status.remote_version,
             message=status.message,
+            previous=_S.IN_FLIGHT if back is _S.IN_FLIGHT else None,
+            changed_in_flight=status.changed_in_flight if back is _S.IN_FLIGHT else False,
         )
     if kind is _T.SOURCE_CHANGED:
         if state is _S.EXPORTED:

@@ -332,6 +332,9 @@ class _Run:
             keys=[s.key for s in chunk],
             limit=len(chunk),
         )
+        # a claim that took over an expired lease (status.previous is in_flight) may
+        # follow a send by the dead holder, even if the record was idle when selected
+        ambiguous.update(s.key for s in claimed if s.status.previous is ExportState.IN_FLIGHT)
         got = {s.key for s in claimed}
         self.record(
             RecordOutcome(key=s.key, outcome=Outcome.SKIPPED, message="claimed by another worker")
