@@ -4,22 +4,35 @@ Each step is timed against a plain ``executemany`` of the same rows on the same
 schema in the same run (the floor any SQLite-backed store stands on), and
 printed as a ratio. Target (issue 2): every step within 3x of plain executemany.
 
+Each store step is timed up to and including a collection of the young GC
+generations, so the cyclic collector's work on what the step allocated is
+charged to the step even when the store pauses the collector while it runs.
+"store SQL" times only the statements the store must issue (read the statuses,
+write them, one journal row per record) with parameters prepared beforehand: the
+part of each ratio no Python-side work can remove. ``--repeat N`` runs everything
+(baseline, SQL floor and store, fresh databases) N times and keeps each side's best
+time per step, to damp a noisy shared machine.
+
     python benchmarks/sqlite_state.py            # 100,000 records
     python benchmarks/sqlite_state.py --quick    # 10,000 records
+    python benchmarks/sqlite_state.py --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
+from syncstate.adapters.storage.base import STATUS_COLUMNS
 from syncstate.adapters.storage.migrations import STATE_MIGRATIONS, migrate_sqlite
 from syncstate.adapters.storage.sqlite import SQLiteStore
+from syncstate.domain.records import SourceRecord
 from syncstate.domain.state import Event, EventKind
 from syncstate.periods import DateRange
 from syncstate.services.reset import apply_reset, plan_reset
@@ -31,6 +44,15 @@ T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def timed_store(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Like :func:`timed`, including the collection of what ``fn`` left to the young
+    generations (work a paused collector would otherwise do after the clock stops)."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    gc.collect(1)
     return time.perf_counter() - start, result
 
 
@@ -76,10 +98,125 @@ def baseline(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
     return out
 
 
+def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
+    """Only the SQL the store itself issues per step (statuses read, statuses written,
+    one journal row per record), with every parameter prepared before the clock starts:
+    what no Python-side speed-up can remove. Shown for information, not a target."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    migrate_sqlite(conn, "state", STATE_MIGRATIONS)
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    conn.execute("COMMIT")
+    ids = [r[0] for r in conn.execute("SELECT rowid FROM records ORDER BY kind, source_id")]
+    keys = [(r[0], r[1], r[2]) for r in rows]
+    columns = ", ".join(STATUS_COLUMNS)
+    set_all = "UPDATE records SET " + ", ".join(f"{c} = ?" for c in STATUS_COLUMNS)
+    lease = T0.isoformat()
+
+    def journal(event: str, before: str, after: str) -> list[tuple[object, ...]]:
+        return [
+            (*k, lease, "bench", event, before, after, 0, f"{i:036d}") for i, k in enumerate(keys)
+        ]
+
+    def read_statuses() -> None:
+        for start in range(0, len(keys), 500):
+            chunk = [k[2] for k in keys[start : start + 500]]
+            conn.execute(
+                f"SELECT rowid, source_id, {columns} FROM records WHERE company = ? "
+                f"AND kind = ? AND source_id IN ({', '.join('?' * len(chunk))})",
+                (keys[0][0], keys[0][1], *chunk),
+            ).fetchall()
+
+    def same_status(status: tuple[object, ...]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            conn.execute(
+                f"{set_all} WHERE rowid IN ({', '.join('?' * len(chunk))})", (*status, *chunk)
+            )
+
+    def step(*work: tuple[object, ...]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        for fn, *args in work:
+            fn(*args)  # type: ignore[operator]
+        conn.execute("COMMIT")
+
+    insert = (
+        "INSERT INTO journal (company, kind, source_id, at, actor, event, from_state,"
+        " to_state, generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    claimed = ("in_flight", 0, 0, None, None, None, "not_exported", "w", lease, 0)
+    exported = [
+        ("exported", 0, 1, f"R{k[2]}", "0", None, None, "", None, 0, i)
+        for k, i in zip(keys, ids, strict=True)
+    ]
+    out = {}
+    select_claim = (
+        "SELECT rowid, kind, source_id, on_date, subject, fields, hash, "
+        f"{columns} FROM records WHERE company = ? AND state = 'not_exported' "
+        "ORDER BY kind, source_id"
+    )
+    fetch = conn.execute
+    out["claim"], _ = timed(
+        step,
+        (lambda: fetch(select_claim, (keys[0][0],)).fetchall(),),
+        (same_status, claimed),
+        (conn.executemany, insert, journal('{"kind":"claim"}', "not_exported", "in_flight")),
+    )
+    out["mark_exported"], _ = timed(
+        step,
+        (read_statuses,),
+        (conn.executemany, set_all + " WHERE rowid = ?", exported),
+        (conn.executemany, insert, journal('{"kind":"succeed"}', "in_flight", "exported")),
+    )
+    out["reset"], _ = timed(
+        step,
+        (read_statuses,),
+        (same_status, ("not_exported", 1, 1, None, None, None, None, "", None, 0)),
+        (conn.executemany, insert, journal('{"kind":"reset"}', "exported", "not_exported")),
+    )
+    conn.close()
+    return out
+
+
+def run(
+    rows: list[tuple[str, ...]], records: list[SourceRecord], size: int, employees: int
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """One baseline, SQL-floor and store run each, on fresh databases."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = baseline(Path(tmp) / "baseline.db", rows)
+        floor = sql_floor(Path(tmp) / "floor.db", rows)
+        store = SQLiteStore(Path(tmp) / "store.db")
+        ours: dict[str, float] = {}
+        ours["ingest"], report = timed_store(store.ingest, "acme", records, at=T0, actor="bench")
+        assert report.added == size
+        ours["claim"], claimed = timed_store(
+            store.claim, "acme", worker="w", lease_until=T0, at=T0, actor="bench", limit=size
+        )
+        assert len(claimed) == size
+        events = [(s.key, Event.succeed(f"R{s.key.source_id}", "0")) for s in claimed]
+        ours["mark_exported"], _ = timed_store(store.apply, "acme", events, at=T0, actor="bench")
+        span = DateRange(records[0].on, records[-1].on)
+        plan = plan_reset(store, "acme", span, [f"emp{i}" for i in range(employees)])
+        assert plan.total == size
+        ours["reset"], _ = timed_store(apply_reset, store, plan, acknowledge=True)
+        store.apply(
+            "acme", [(records[0].key, Event.of(EventKind.UNLINK, "check"))], at=T0, actor="b"
+        )
+        store.close()
+    return base, floor, ours
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10,000 records")
     parser.add_argument("--size", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=1, help="runs; best time per side")
     args = parser.parse_args()
     size = args.size or (10_000 if args.quick else 100_000)
     employees = 50
@@ -96,32 +233,27 @@ def main() -> None:
         )
         for r in records
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        base = baseline(Path(tmp) / "baseline.db", rows)
-        store = SQLiteStore(Path(tmp) / "store.db")
-        ours: dict[str, float] = {}
-        ours["ingest"], report = timed(store.ingest, "acme", records, at=T0, actor="bench")
-        assert report.added == size
-        ours["claim"], claimed = timed(
-            store.claim, "acme", worker="w", lease_until=T0, at=T0, actor="bench", limit=size
-        )
-        assert len(claimed) == size
-        events = [(s.key, Event.succeed(f"R{s.key.source_id}", "0")) for s in claimed]
-        ours["mark_exported"], _ = timed(store.apply, "acme", events, at=T0, actor="bench")
-        span = DateRange(records[0].on, records[-1].on)
-        plan = plan_reset(store, "acme", span, [f"emp{i}" for i in range(employees)])
-        assert plan.total == size
-        ours["reset"], _ = timed(apply_reset, store, plan, acknowledge=True)
-        store.apply(
-            "acme", [(records[0].key, Event.of(EventKind.UNLINK, "check"))], at=T0, actor="b"
-        )
-        store.close()
+    base: dict[str, float] = {}
+    floor: dict[str, float] = {}
+    ours: dict[str, float] = {}
+    for _ in range(args.repeat):
+        for best, found in zip(
+            (base, floor, ours), run(rows, records, size, employees), strict=True
+        ):
+            for step, seconds in found.items():
+                best[step] = min(seconds, best.get(step, seconds))
 
     targets = {}
-    print(f"{'step':<15}{'syncstate s':>12}{'executemany s':>15}{'ratio':>8}")
+    print(
+        f"{'step':<15}{'syncstate s':>12}{'executemany s':>15}{'ratio':>8}"
+        f"{'store SQL s':>13}{'SQL ratio':>11}"
+    )
     for step in ("ingest", "claim", "mark_exported", "reset"):
         ratio = ours[step] / base[step]
-        print(f"{step:<15}{ours[step]:>12.3f}{base[step]:>15.3f}{ratio:>8.2f}")
+        line = f"{step:<15}{ours[step]:>12.3f}{base[step]:>15.3f}{ratio:>8.2f}"
+        if step in floor:
+            line += f"{floor[step]:>13.3f}{floor[step] / base[step]:>11.2f}"
+        print(line)
         targets[f"{step}_vs_executemany"] = {
             "value": round(ratio, 2),
             "target": 3.0,

@@ -26,6 +26,8 @@ from syncstate.adapters.storage.base import (
     fields_from_json,
     fields_to_json,
     journal_rows,
+    paused_gc,
+    plan_distinct,
     plan_events,
     status_decoder,
     status_from_row,
@@ -122,16 +124,17 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ reads
 
-    def _statuses(
+    def _load(
         self, conn: sqlite3.Connection, company: str, keys: Iterable[RecordKey]
-    ) -> tuple[dict[RecordKey, Status], dict[RecordKey, int]]:
-        """The statuses of ``keys`` (unknown keys are left out) and their rows' rowids."""
-        by_kind: dict[str, dict[str, RecordKey]] = {}
+    ) -> tuple[dict[tuple[str, str], tuple[int, Status]], int]:
+        """Rowid and status of each stored key, by ``(kind, source_id)``, and how many
+        distinct keys were asked for (a foreign company's key is refused first)."""
+        by_kind: dict[str, dict[str, None]] = {}
         for key in keys:
-            check_company(company, key)
-            by_kind.setdefault(key.kind, {})[key.source_id] = key
-        out: dict[RecordKey, Status] = {}
-        rowids: dict[RecordKey, int] = {}
+            if key.company != company:
+                check_company(company, key)
+            by_kind.setdefault(key.kind, {})[key.source_id] = None
+        found: dict[tuple[str, str], tuple[int, Status]] = {}
         decode = status_decoder()
         columns = ", ".join(STATUS_COLUMNS)
         for kind, wanted in by_kind.items():
@@ -143,10 +146,8 @@ class SQLiteStore:
                     (company, kind, *chunk),
                 )
                 for row in rows:
-                    key = wanted[row[1]]
-                    out[key] = decode(row[2:])
-                    rowids[key] = row[0]
-        return out, rowids
+                    found[kind, row[1]] = (row[0], decode(row[2:]))
+        return found, sum(len(wanted) for wanted in by_kind.values())
 
     @staticmethod
     def _stored(row: Sequence[Any]) -> StoredRecord:
@@ -262,29 +263,25 @@ class SQLiteStore:
 
     # ----------------------------------------------------------------- writes
 
-    def _write_plan(
-        self,
-        conn: sqlite3.Connection,
-        statuses: dict[RecordKey, Status],
-        entries: list[JournalEntry],
-        rowids: dict[RecordKey, int],
+    def _write_statuses(
+        self, conn: sqlite3.Connection, rowids: Sequence[int], statuses: Sequence[Status]
     ) -> None:
-        """Write new statuses (by rowid, read in the same transaction) and journal rows.
+        """Write ``statuses[i]`` to row ``rowids[i]`` (rowids read in this transaction).
 
         Records that end in the same status (a bulk claim, a reset) are updated
         with one statement per chunk of rowids; the others one row each.
         """
-        encoded: dict[int, tuple[Status, tuple[Any, ...]]] = {}
         groups: dict[tuple[Any, ...], list[int]] = {}
-        for key, status in statuses.items():
-            known = encoded.get(id(status))
-            if known is None or known[0] is not status:
-                known = encoded[id(status)] = (status, status_to_row(status))
-            group = groups.get(known[1])
+        last: Status | None = None
+        row: tuple[Any, ...] = ()
+        for rowid, status in zip(rowids, statuses, strict=True):
+            if status is not last:  # runs of records often share one status object
+                last, row = status, status_to_row(status)
+            group = groups.get(row)
             if group is None:
-                groups[known[1]] = [rowids[key]]
+                groups[row] = [rowid]
             else:
-                group.append(rowids[key])
+                group.append(rowid)
         singles = []
         for row, ids in groups.items():
             if len(ids) == 1:
@@ -295,7 +292,27 @@ class SQLiteStore:
                 marks = ", ".join("?" * len(chunk))
                 conn.execute(f"{_SET_STATUS} WHERE rowid IN ({marks})", (*row, *chunk))
         conn.executemany(_UPDATE_STATUS, singles)
-        conn.executemany(_INSERT_JOURNAL, journal_rows(entries))
+
+    def _apply_distinct(
+        self,
+        conn: sqlite3.Connection,
+        company: str,
+        keys: Sequence[RecordKey],
+        events: Sequence[Event],
+        found: dict[tuple[str, str], tuple[int, Status]],
+        *,
+        at: dt.datetime,
+        actor: str,
+    ) -> tuple[list[Status | None], list[Status], list[JournalEntry]]:
+        """Apply ``events[i]`` to the distinct ``keys[i]``; return statuses before and after
+        and the journal entries."""
+        hits = [found.get((key.kind, key.source_id)) for key in keys]
+        before = [None if hit is None else hit[1] for hit in hits]
+        after, entries, rows = plan_distinct(company, keys, before, events, at=at, actor=actor)
+        # planning raised RecordNotFound if any key was missing
+        self._write_statuses(conn, [hit[0] for hit in hits if hit is not None], after)
+        conn.executemany(_INSERT_JOURNAL, rows)
+        return before, after, entries
 
     def ingest(
         self, company: str, records: Iterable[SourceRecord], *, at: dt.datetime, actor: str
@@ -306,7 +323,7 @@ class SQLiteStore:
         for record in records:
             check_company(company, record.key)
             incoming[record.key] = record
-        with self._write() as conn:
+        with paused_gc(), self._write() as conn:
             known: dict[RecordKey, str] = {}
             by_kind: dict[str, list[str]] = {}
             for key in incoming:
@@ -364,17 +381,18 @@ class SQLiteStore:
                         for r in changed
                     ],
                 )
-                before, rowids = self._statuses(conn, company, (r.key for r in changed))
+                keys = [r.key for r in changed]
+                found, _ = self._load(conn, company, keys)
                 event = Event.of(EventKind.SOURCE_CHANGED, "source changed")
-                statuses, entries = plan_events(
-                    company, before, [(r.key, event) for r in changed], at=at, actor=actor
+                before, after, _entries = self._apply_distinct(
+                    conn, company, keys, [event] * len(keys), found, at=at, actor=actor
                 )
-                self._write_plan(conn, statuses, entries, rowids)
                 outdated = tuple(
                     key
-                    for key, status in statuses.items()
-                    if status.state is ExportState.OUTDATED
-                    and before[key].state is not ExportState.OUTDATED
+                    for key, old, new in zip(keys, before, after, strict=True)
+                    if new.state is ExportState.OUTDATED
+                    and old is not None
+                    and old.state is not ExportState.OUTDATED
                 )
         return IngestReport(
             added=len(new_rows), changed=len(changed), unchanged=unchanged, outdated=outdated
@@ -391,10 +409,27 @@ class SQLiteStore:
         """Apply events atomically: all of them or none."""
         at = utc(at)
         batch = list(events)
-        with self._write() as conn:
-            before, rowids = self._statuses(conn, company, (key for key, _ in batch))
+        keys = [key for key, _ in batch]
+        with paused_gc(), self._write() as conn:
+            found, distinct = self._load(conn, company, keys)
+            if distinct == len(keys):  # the bulk case: each record once
+                events_in_order = [event for _, event in batch]
+                _, _, entries = self._apply_distinct(
+                    conn, company, keys, events_in_order, found, at=at, actor=actor
+                )
+                return entries
+            before = {
+                key: hit[1]
+                for key in keys
+                if (hit := found.get((key.kind, key.source_id))) is not None
+            }
             statuses, entries = plan_events(company, before, batch, at=at, actor=actor)
-            self._write_plan(conn, statuses, entries, rowids)
+            self._write_statuses(
+                conn,
+                [found[key.kind, key.source_id][0] for key in statuses],
+                list(statuses.values()),
+            )
+            conn.executemany(_INSERT_JOURNAL, journal_rows(entries))
         return entries
 
     def claim(
@@ -427,7 +462,7 @@ class SQLiteStore:
             "SELECT rowid, kind, source_id, on_date, subject, fields, hash, "
             f"{', '.join(STATUS_COLUMNS)} FROM records WHERE {' AND '.join(where)}"
         )
-        with self._write() as conn:
+        with paused_gc(), self._write() as conn:
             rows: list[Any] = []
             if wanted is None:
                 rows = conn.execute(
@@ -449,8 +484,8 @@ class SQLiteStore:
             decode = status_decoder()
             dates: dict[str, dt.date] = {}
             records: list[SourceRecord] = []
-            before: dict[RecordKey, Status] = {}
-            rowids: dict[RecordKey, int] = {}
+            claimed: list[RecordKey] = []
+            before: list[Status | None] = []
             for row in rows:
                 key = RecordKey(company, row[1], row[2])
                 on = dates.get(row[3])
@@ -461,14 +496,15 @@ class SQLiteStore:
                         key=key, on=on, subject=row[4], fields=fields_from_json(row[5]), hash=row[6]
                     )
                 )
-                before[key] = decode(row[7:])
-                rowids[key] = row[0]
+                claimed.append(key)
+                before.append(decode(row[7:]))
             event = Event.claim(worker=worker, lease_until=utc(lease_until))
-            statuses, entries = plan_events(
-                company, before, [(r.key, event) for r in records], at=at, actor=actor
+            after, _, journal = plan_distinct(
+                company, claimed, before, [event] * len(claimed), at=at, actor=actor, entries=False
             )
-            self._write_plan(conn, statuses, entries, rowids)
-        return [StoredRecord(r, statuses[r.key]) for r in records]
+            self._write_statuses(conn, [row[0] for row in rows], after)
+            conn.executemany(_INSERT_JOURNAL, journal)
+            return [StoredRecord(r, s) for r, s in zip(records, after, strict=True)]
 
     def close(self) -> None:
         """Close the connection."""
