@@ -15,14 +15,14 @@ import datetime as dt
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from syncstate.adapters.storage.base import check_company
 from syncstate.adapters.storage.bundles_memory import check_entry
 from syncstate.adapters.storage.migrations import migrate_sqlite
 from syncstate.adapters.storage.sqlite import SQLiteStore
+from syncstate.adapters.storage.sqlite_files import open_sqlite, write_transaction
 from syncstate.domain.records import RecordKey
 from syncstate.errors import InputError, StorageError
 from syncstate.ports import BundleEntry
@@ -76,19 +76,16 @@ class SQLiteBundleStore:
         self.path = str(path)
         self._lock = threading.RLock()
         self._owned = connection is None
-        try:
-            if connection is None:
-                if self.path != ":memory:":
-                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(
-                    self.path, isolation_level=None, check_same_thread=False, timeout=timeout
-                )
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            self._conn = connection
-            migrate_sqlite(self._conn, "bundles", BUNDLE_MIGRATIONS)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        if connection is None:
+            connection = open_sqlite(
+                path, component="bundles", migrations=BUNDLE_MIGRATIONS, timeout=timeout
+            )
+        else:
+            try:
+                migrate_sqlite(connection, "bundles", BUNDLE_MIGRATIONS)
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot migrate SQLite database {self.path}: {exc}") from exc
+        self._conn = connection
 
     @classmethod
     def beside(cls, store: SQLiteStore) -> SQLiteBundleStore:
@@ -104,23 +101,8 @@ class SQLiteBundleStore:
     def __repr__(self) -> str:
         return f"SQLiteBundleStore({self.path!r})"
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StorageError(f"{self.path}: cannot start a transaction: {exc}") from exc
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
-                raise StorageError(f"{self.path}: commit failed: {exc}") from exc
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._conn, self._lock, self.path)
 
     def _members(self, conn: sqlite3.Connection, key: RecordKey) -> tuple[RecordKey, ...]:
         rows = conn.execute(

@@ -68,28 +68,32 @@ def migrate_sqlite(conn: sqlite3.Connection, component: str, steps: Sequence[str
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
     )
-    row = conn.execute(
-        "SELECT version FROM schema_migrations WHERE component = ?", (component,)
-    ).fetchone()
-    current = 0 if row is None else int(row[0])
-    if current > len(steps):
-        raise SchemaVersionError(
-            f"the {component!r} schema is at version {current}, newer than this "
-            f"syncstate understands ({len(steps)}); upgrade syncstate"
-        )
-    for version in range(current + 1, len(steps) + 1):
+    while True:
+        # read the version inside the write lock: two processes opening a new file at
+        # once must not both run the same step
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in steps[version - 1].split(";"):
+            row = conn.execute(
+                "SELECT version FROM schema_migrations WHERE component = ?", (component,)
+            ).fetchone()
+            current = 0 if row is None else int(row[0])
+            if current > len(steps):
+                raise SchemaVersionError(
+                    f"the {component!r} schema is at version {current}, newer than this "
+                    f"syncstate understands ({len(steps)}); upgrade syncstate"
+                )
+            if current == len(steps):
+                conn.execute("COMMIT")
+                return current
+            for statement in steps[current].split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (component, version) VALUES (?, ?) "
                 "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-                (component, version),
+                (component, current + 1),
             )
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    return len(steps)

@@ -22,11 +22,10 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from pathlib import Path
 
-from syncstate.adapters.storage.migrations import migrate_sqlite
+from syncstate.adapters.storage.sqlite_files import open_sqlite, read_transaction, write_transaction
 from syncstate.domain.mirror import (
     LoadedYear,
     MirrorAccount,
@@ -120,49 +119,19 @@ class SQLiteMirrorStore:
 
     def __init__(self, path: str | os.PathLike[str] = "syncstate.db", *, timeout: float = 30.0):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=timeout
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            migrate_sqlite(self._conn, "mirror", MIRROR_MIGRATIONS)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open SQLite mirror {self.path}: {exc}") from exc
+        self._conn = open_sqlite(
+            path, component="mirror", migrations=MIRROR_MIGRATIONS, timeout=timeout
+        )
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"SQLiteMirrorStore({self.path!r})"
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StorageError(f"{self.path}: cannot start a transaction: {exc}") from exc
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
-                raise StorageError(f"{self.path}: commit failed: {exc}") from exc
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._conn, self._lock, self.path)
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN")
-            try:
-                yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
+    def _read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return read_transaction(self._conn, self._lock)
 
     # ------------------------------------------------------------------ loading
 

@@ -21,10 +21,9 @@ import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
-from syncstate.adapters.storage.migrations import migrate_sqlite
+from syncstate.adapters.storage.sqlite_files import open_sqlite, write_transaction
 from syncstate.domain.repost.receivables import AllocRow, BalanceRow, DepositTotals, DocRow
 from syncstate.errors import StorageError
 
@@ -149,39 +148,17 @@ class SQLiteLedgerStore:
 
     def __init__(self, path: str | os.PathLike[str] = "syncstate.db", *, timeout: float = 30.0):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=timeout
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            migrate_sqlite(self._conn, "repost", REPOST_MIGRATIONS)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        self._conn = open_sqlite(
+            path, component="repost", migrations=REPOST_MIGRATIONS, timeout=timeout
+        )
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"SQLiteLedgerStore({self.path!r})"
 
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
+    def writing(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction: commit on success, roll back on any error."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StorageError(f"{self.path}: cannot start a transaction: {exc}") from exc
-            try:
-                yield self._conn
-            except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
-                raise StorageError(f"{self.path}: write failed: {exc}") from exc
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        return write_transaction(self._conn, self._lock, self.path)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

@@ -16,7 +16,6 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from syncstate.adapters.storage.base import (
@@ -34,7 +33,8 @@ from syncstate.adapters.storage.base import (
     status_to_row,
     utc,
 )
-from syncstate.adapters.storage.migrations import STATE_MIGRATIONS, migrate_sqlite
+from syncstate.adapters.storage.migrations import STATE_MIGRATIONS
+from syncstate.adapters.storage.sqlite_files import open_sqlite, read_transaction, write_transaction
 from syncstate.domain.records import RecordKey, SourceRecord
 from syncstate.domain.state import (
     EXPORTABLE,
@@ -44,7 +44,7 @@ from syncstate.domain.state import (
     JournalEntry,
     Status,
 )
-from syncstate.errors import RecordNotFound, StorageError
+from syncstate.errors import RecordNotFound
 from syncstate.periods import DateRange
 from syncstate.ports import IngestReport, StoredRecord
 
@@ -72,18 +72,9 @@ class SQLiteStore:
 
     def __init__(self, path: str | os.PathLike[str] = "syncstate.db", *, timeout: float = 30.0):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=timeout
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            migrate_sqlite(self._conn, "state", STATE_MIGRATIONS)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        self._conn = open_sqlite(
+            path, component="state", migrations=STATE_MIGRATIONS, timeout=timeout
+        )
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -94,33 +85,12 @@ class SQLiteStore:
         """The underlying connection (for host-owned tables in the same file)."""
         return self._conn
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction: commit on success, roll back on any error."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StorageError(f"{self.path}: cannot start a transaction: {exc}") from exc
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
-                raise StorageError(f"{self.path}: commit failed: {exc}") from exc
+        return write_transaction(self._conn, self._lock, self.path)
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN")
-                yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
+    def _read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return read_transaction(self._conn, self._lock)
 
     # ------------------------------------------------------------------ reads
 
