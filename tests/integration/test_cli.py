@@ -173,3 +173,19 @@ def test_user_mistakes_print_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert status == 2
     assert message in err and err.count("\n") == 1
+
+
+def test_demo_on_beancount_leaves_a_ledger_beancount_loads_without_errors(tmp_path: Path) -> None:
+    from beancount import loader
+
+    done = run_cli("demo", "--backend", "beancount", "--dir", str(tmp_path), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["beancount_errors"] == 0
+    entries, errors, _ = loader.load_file(summary["ledger"])
+    assert errors == []
+    # every record is exported (accounts derived from ids); the ledger holds one
+    # transaction each, plus chen's 5 week-1 transactions a reset does not remove
+    assert summary["exported"] == 90
+    transactions = [e for e in entries if type(e).__name__ == "Transaction"]
+    assert len(transactions) == 90 + 5

@@ -25,6 +25,7 @@ from syncstate.adapters.backends.quickbooks import QuickBooksBackend, QuickBooks
 from syncstate.adapters.backends.quickbooks_payloads import QboMapping
 from syncstate.adapters.storage.sqlite import SQLiteStore
 from syncstate.cli._common import add_json_argument, emit_json, print_table
+from syncstate.cli.demo_beancount import beancount_tour
 from syncstate.cli.demo_bundling import bundling_tour
 from syncstate.cli.demo_mirror import mirror_tour
 from syncstate.domain.records import RecordKey, TimeEntry
@@ -92,6 +93,13 @@ def register(sub: Any) -> None:
         help="folder for the demo database (default: a temporary folder)",
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed of the generated data")
+    parser.add_argument(
+        "--backend",
+        choices=["quickbooks", "beancount"],
+        default="quickbooks",
+        help="quickbooks: a local QuickBooks-like server (default); beancount: a ledger file "
+        "left in --dir for Beancount's tools",
+    )
     add_json_argument(parser)
     parser.set_defaults(func=run)
 
@@ -136,7 +144,14 @@ def _report_line(report: ExportReport) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the demo; print the tour (or, with ``--json``, only the summary)."""
     out = open("/dev/null", "w") if args.json else sys.stdout  # noqa: SIM115
-    if args.dir is None:
+    if args.backend == "beancount":
+        folder = args.dir or Path(tempfile.mkdtemp(prefix="syncstate-demo-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        summary = beancount_tour(
+            folder, COMPANY, generate_time_entries(args.seed), FIRST_MONDAY,
+            lambda text: out.write(text + "\n"),
+        )  # fmt: skip
+    elif args.dir is None:
         with tempfile.TemporaryDirectory(prefix="syncstate-demo-") as tmp:
             summary = _tour(Path(tmp), args.seed, out)
     else:
