@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import random
 import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -143,7 +144,7 @@ def _report_line(report: ExportReport) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; print the tour (or, with ``--json``, only the summary)."""
-    out = open("/dev/null", "w") if args.json else sys.stdout  # noqa: SIM115
+    out: TextIO = io.StringIO() if args.json else sys.stdout  # --json: only the summary
     if args.backend == "beancount":
         folder = args.dir or Path(tempfile.mkdtemp(prefix="syncstate-demo-"))
         folder.mkdir(parents=True, exist_ok=True)
@@ -157,7 +158,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         summary = _tour(args.dir, args.seed, out)
     if args.json:
-        out.close()
         emit_json(summary)
     return 0
 
