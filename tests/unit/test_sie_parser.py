@@ -303,3 +303,33 @@ def test_a_huge_line_does_not_hang() -> None:
     big = b"#FLAGGA 0\n#KONTO 1930 " + b'"' + b"\\\\\\" * 200_000 + b"\n"
     with pytest.raises(SieParseError):
         parse_sie(big + b"#VER A 1 20240101 x\n{\n#TRANS 1 {} 9" + b"9" * 5000 + b"\n}\n")
+
+
+@pytest.mark.parametrize(
+    ("amounts", "total"),
+    [
+        (("100.00", "-99.99"), Decimal("0.01")),  # two decimals: summed in whole öre
+        (("100.5", "-100.49"), Decimal("0.01")),  # other precisions: summed as Decimal
+        (("7", "-6.999"), Decimal("0.001")),
+    ],
+)
+def test_unbalanced_voucher_reports_its_exact_sum_and_line(
+    tmp_path: Path, amounts: tuple[str, str], total: Decimal
+) -> None:
+    balanced = "#VER A 1 20240105\n{\n\t#TRANS 1930 {} 1.000\n\t#TRANS 3010 {} -1\n}\n"
+    rows = "".join(f"\t#TRANS 1930 {{}} {a}\n" for a in amounts)
+    path = _write(tmp_path, balanced * 3 + f"#VER A 2 20240106\n{{\n{rows}}}\n")
+    with pytest.raises(SieParseError) as caught:
+        parse_sie(path)
+    assert caught.value.line == 4 + 3 * 5 + 1
+    assert f"sums to {total}" in str(caught.value)
+    document = read_sie(path, allow_unbalanced=True).document
+    assert [v.total for v in document.vouchers] == [Decimal(0)] * 3 + [total]
+    assert str(document.vouchers[0].total) == "0.000"
+
+
+def test_balanced_two_decimal_voucher_totals_zero_with_two_decimals(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, "#VER A 1 20240105\n{\n\t#TRANS 1930 {} 0.10\n\t#TRANS 3010 {} -0.10\n}\n"
+    )
+    assert str(parse_sie(path).vouchers[0].total) == "0.00"

@@ -15,6 +15,7 @@ its rows packed until they are first read.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
@@ -51,6 +52,10 @@ class SieTrans(NamedTuple):
     text: str = ""
     quantity: Decimal | None = None
     sign: str = ""
+
+
+#: a packed voucher's head: series, number, date, text, reg_date, sign, line, total
+_PackedHead = tuple[str, str, dt.date, str, dt.date | None, str, int, Decimal]
 
 
 class SieVoucher:
@@ -108,6 +113,28 @@ class SieVoucher:
         init(self, "_rows", index)
         init(self, "_store", store)
         return self
+
+    @classmethod
+    def packed_maker(cls, store: PackedRows) -> Callable[[_PackedHead, int], SieVoucher]:
+        """A fast :meth:`packed` for many vouchers of one ``store``: ``make(head, index)``.
+
+        It sets the slots through their descriptors (no method call or
+        ``object.__setattr__`` lookup per voucher): the parser builds one
+        voucher per ``#VER`` of files with hundreds of thousands of them.
+        """
+        new = object.__new__
+        set_head = cls.__dict__["_head"].__set__
+        set_rows = cls.__dict__["_rows"].__set__
+        set_store = cls.__dict__["_store"].__set__
+
+        def make(head: _PackedHead, index: int) -> SieVoucher:
+            self = new(cls)
+            set_head(self, head)
+            set_rows(self, index)
+            set_store(self, store)
+            return self
+
+        return make
 
     def __setattr__(self, name: str, value: object) -> None:
         raise attrs.exceptions.FrozenInstanceError

@@ -768,6 +768,11 @@ _VOUCHER = re.compile(
 #: the amounts of packed rows: a '}' there only closes an object list (quoted
 #: tokens and texts with braces are left to the general reader)
 _PACKED_AMOUNT = re.compile(r"\}[ \t]++([-.0-9]++)")
+#: the same amounts when they have exactly two decimals, in packed rows whose '.'
+#: became '_' (which ``int`` skips): each is then its whole number of öre/cents
+_PACKED_CENTS = re.compile(r"\}[ \t]++(-?[0-9]++_[0-9][0-9])[ \t\n]")
+#: the sum of rows with two decimals each that balance, as ``Decimal`` adds them
+_ZERO_CENTS = Decimal("0.00")
 #: the fields of packed rows: account, object list, amount, date, text
 _PACKED_ROW = re.compile(
     r'^[ \t]*#TRANS[ \t]+(\S+)[ \t]+\{([^}]*)\}[ \t]+(\S+)(?:[ \t]+(\S+)(?:[ \t]+"([^"]*)")?)?',
@@ -875,11 +880,12 @@ def _read_text(reader: _Reader, text: str) -> None:
     store = _PackedStore()
     packed_texts = store.texts
     keep = packed_texts.append
-    packed = SieVoucher.packed
+    packed = SieVoucher.packed_maker(store)
     dates = reader.dates
     vouchers = reader.vouchers
     count = text.count
     amounts = _PACKED_AMOUNT.findall
+    cents_of = _PACKED_CENTS.findall
     zero = Decimal(0)
     pos, n = 0, 1  # n: the line number at pos
     idle, crc = True, False  # the state of `lines`, updated whenever it reads
@@ -891,10 +897,9 @@ def _read_text(reader: _Reader, text: str) -> None:
             idle = lines.head is None and lines.block is None and not lines.skip_block
             crc = lines.crc is not None
         pos = end_pos
-        size = count("\n", start_pos, end_pos)
         if not idle:
             lines.feed_text(m.group(), n)
-            n += size
+            n += count("\n", start_pos, end_pos)
             idle = lines.head is None and lines.block is None and not lines.skip_block
             crc = lines.crc is not None
             continue
@@ -909,7 +914,14 @@ def _read_text(reader: _Reader, text: str) -> None:
             reg = dates.get(reg_s) or _date(reg_s, "registration date", dates)
         if crc:
             lines.crc = _packed_crc(m, lines.crc or 0)
-        total = sum(map(Decimal, amounts(rows)), zero)
+        # The sum, for the balance check: as whole öre when every amount has two
+        # decimals (one per row: a '}' in the rows only closes an object list).
+        size = rows.count("\n")
+        cents = cents_of(rows.replace(".", "_"))
+        if len(cents) == size and not sum(map(int, cents)):
+            total = _ZERO_CENTS
+        else:
+            total = sum(map(Decimal, amounts(rows)), zero)
         head = (
             series or q_series,
             number or q_number,
@@ -920,12 +932,12 @@ def _read_text(reader: _Reader, text: str) -> None:
             n,
             total,
         )
-        voucher = packed(head, len(packed_texts), store)
+        voucher = packed(head, len(packed_texts))
         keep(rows)
         if total:
             reader.unbalanced(voucher, total)
         vouchers.append(voucher)
-        n += size
+        n += size + 3  # the #VER, '{' and '}' lines and one per row
     lines.n = n - 1
     if pos < len(text):
         lines.feed_text(text[pos:], n)
