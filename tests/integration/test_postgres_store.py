@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -156,12 +157,17 @@ def test_a_company_lock_whose_connection_dies_is_released_and_reported(
     with pytest.raises(StorageError, match="lost while held"), store.company_lock("acme"):
         with psycopg.connect(pg_dsn, autocommit=True) as admin:
             key = company_lock_key("acme")
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-                "AND classid = %s::bigint::oid AND objid = %s::bigint::oid",
-                ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
+            held = (
+                "FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+                "AND classid = %s::bigint::oid AND objid = %s::bigint::oid"
             )
+            parts = ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)
+            admin.execute("SELECT pg_terminate_backend(pid) " + held, parts)
+            # termination is a signal: wait until the backend is gone and its lock with it
+            deadline = time.monotonic() + 10
+            while admin.execute("SELECT count(*) " + held, parts).fetchone() != (0,):
+                assert time.monotonic() < deadline, "the terminated session kept its lock"
+                time.sleep(0.05)
         with other.company_lock("acme"):  # the server released it
             pass
     with store.company_lock("acme"):
