@@ -42,6 +42,7 @@ __all__ = [
     "Status",
     "apply",
     "idempotency_key",
+    "journal_entry",
     "replay",
     "transition",
 ]
@@ -303,22 +304,37 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
     return attrs.evolve(status, state=_S.HISTORICAL, message=None)
 
 
+def journal_entry(
+    key: RecordKey,
+    before: Status,
+    after: Status,
+    event: Event,
+    *,
+    at: dt.datetime,
+    actor: str,
+) -> JournalEntry:
+    """The journal entry of ``event`` taking ``key`` from ``before`` to ``after``.
+
+    The idempotency key is the one of the attempt the event belongs to (``before``'s).
+    """
+    return JournalEntry(
+        key=key,
+        at=at,
+        actor=actor,
+        event=event,
+        from_state=before.state,
+        to_state=after.state,
+        generation=after.generation,
+        idempotency_key=idempotency_key(key, before.generation, before.revision),
+    )
+
+
 def transition(
     key: RecordKey, status: Status, event: Event, *, at: dt.datetime, actor: str
 ) -> tuple[Status, JournalEntry]:
     """Apply ``event`` and return the new status with its journal entry."""
     new = apply(key, status, event, at)
-    entry = JournalEntry(
-        key=key,
-        at=at,
-        actor=actor,
-        event=event,
-        from_state=status.state,
-        to_state=new.state,
-        generation=new.generation,
-        idempotency_key=status.key_for(key),
-    )
-    return new, entry
+    return new, journal_entry(key, status, new, event, at=at, actor=actor)
 
 
 def replay(key: RecordKey, entries: Iterable[JournalEntry]) -> Status:

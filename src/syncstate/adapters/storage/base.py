@@ -25,6 +25,7 @@ from syncstate.domain.state import (
     Status,
     apply,
     idempotency_key,
+    journal_entry,
 )
 from syncstate.errors import InputError, RecordNotFound
 
@@ -272,18 +273,7 @@ def plan_events(
             new = last_new = apply(key, status, event, at)
             last_status, last_event = status, event
         current[key] = new
-        append(
-            JournalEntry(
-                key=key,
-                at=at,
-                actor=actor,
-                event=event,
-                from_state=status.state,
-                to_state=new.state,
-                generation=new.generation,
-                idempotency_key=idempotency_key(key, status.generation, status.revision),
-            )
-        )
+        append(journal_entry(key, status, new, event, at=at, actor=actor))
     return current, entries
 
 
@@ -334,20 +324,12 @@ def plan_distinct(
                 text = known[1]
             last_status, last_event = status, event
         add_status(new)
-        ikey = idempotency_key(key, status.generation, status.revision)
         if entries:
-            add_entry(
-                JournalEntry(
-                    key=key,
-                    at=at,
-                    actor=actor,
-                    event=event,
-                    from_state=status.state,
-                    to_state=new.state,
-                    generation=new.generation,
-                    idempotency_key=ikey,
-                )
-            )
+            entry = journal_entry(key, status, new, event, at=at, actor=actor)
+            add_entry(entry)
+            ikey = entry.idempotency_key
+        else:
+            ikey = idempotency_key(key, status.generation, status.revision)
         add_row(
             (
                 company,
