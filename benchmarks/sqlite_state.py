@@ -113,22 +113,28 @@ def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
         rows,
     )
     conn.execute("COMMIT")
-    ids = [r[0] for r in conn.execute("SELECT rowid FROM records ORDER BY kind, source_id")]
+    ids = [r[0] for r in conn.execute("SELECT id FROM records ORDER BY kind, source_id")]
     keys = [(r[0], r[1], r[2]) for r in rows]
     columns = ", ".join(STATUS_COLUMNS)
     set_all = "UPDATE records SET " + ", ".join(f"{c} = ?" for c in STATUS_COLUMNS)
     lease = T0.isoformat()
 
     def journal(event: str, before: str, after: str) -> list[tuple[object, ...]]:
+        batch = conn.execute(
+            "INSERT INTO journal_batches (at, actor, event) VALUES (?, 'bench', ?)", (lease, event)
+        ).lastrowid
+        if after != "exported":
+            return [(i, batch, None, None, None, before, after, 0, 0, 0) for i in ids]
         return [
-            (*k, lease, "bench", event, before, after, 0, f"{i:036d}") for i, k in enumerate(keys)
+            (i, batch, f"R{k[2]}", "0", None, before, after, 0, 0, 0)
+            for i, k in zip(ids, keys, strict=True)
         ]
 
     def read_statuses() -> None:
         for start in range(0, len(keys), 500):
             chunk = [k[2] for k in keys[start : start + 500]]
             conn.execute(
-                f"SELECT rowid, source_id, {columns} FROM records WHERE company = ? "
+                f"SELECT id, source_id, {columns} FROM records WHERE company = ? "
                 f"AND kind = ? AND source_id IN ({', '.join('?' * len(chunk))})",
                 (keys[0][0], keys[0][1], *chunk),
             ).fetchall()
@@ -137,7 +143,7 @@ def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             conn.execute(
-                f"{set_all} WHERE rowid IN ({', '.join('?' * len(chunk))})", (*status, *chunk)
+                f"{set_all} WHERE id IN ({', '.join('?' * len(chunk))})", (*status, *chunk)
             )
 
     def step(*work: tuple[object, ...]) -> None:
@@ -147,8 +153,8 @@ def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
         conn.execute("COMMIT")
 
     insert = (
-        "INSERT INTO journal (company, kind, source_id, at, actor, event, from_state,"
-        " to_state, generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO journal (record, batch, remote_id, remote_version, message, from_state,"
+        " to_state, generation, key_generation, key_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
     claimed = ("in_flight", 0, 0, None, None, None, "not_exported", "w", lease, 0)
     exported = [
@@ -157,7 +163,7 @@ def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
     ]
     out = {}
     select_claim = (
-        "SELECT rowid, kind, source_id, on_date, subject, fields, hash, "
+        "SELECT id, kind, source_id, on_date, subject, fields, hash, "
         f"{columns} FROM records WHERE company = ? AND state = 'not_exported' "
         "ORDER BY kind, source_id"
     )
@@ -171,7 +177,7 @@ def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
     out["mark_exported"], _ = timed(
         step,
         (read_statuses,),
-        (conn.executemany, set_all + " WHERE rowid = ?", exported),
+        (conn.executemany, set_all + " WHERE id = ?", exported),
         (conn.executemany, insert, journal('{"kind":"succeed"}', "in_flight", "exported")),
     )
     out["reset"], _ = timed(

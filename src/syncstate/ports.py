@@ -173,8 +173,12 @@ class StateStore(Protocol):
         *,
         at: dt.datetime,
         actor: str,
-    ) -> list[JournalEntry]:
-        """Apply events atomically: all of them, or none if any is invalid."""
+    ) -> Sequence[JournalEntry]:
+        """Apply events atomically: all of them, or none if any is invalid.
+
+        Returns the journal entries written, in order (a store may build them
+        lazily, when read).
+        """
         ...
 
     def claim(

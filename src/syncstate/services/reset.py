@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from syncstate.domain.records import RecordKey, TimeEntry
-from syncstate.domain.state import Event, EventKind, ExportState
+from syncstate.domain.state import Event, EventKind, ExportState, JournalEntry
 from syncstate.errors import AcknowledgementRequired, EmptySelectionError
 from syncstate.notebook import Tabular
 from syncstate.periods import DateRange
@@ -91,12 +91,21 @@ class ResetPlan(Tabular):
 
 @attrs.frozen(kw_only=True)
 class ResetResult(Tabular):
-    """What a reset did; :meth:`to_records` gives one row per employee."""
+    """What a reset did; :meth:`to_records` gives one row per employee.
+
+    ``entries`` are the journal entries the reset wrote, one per record (a
+    store may build them when they are read).
+    """
 
     company: str
     reset: int
     per_employee: tuple[tuple[str, int], ...]
-    generations: tuple[tuple[RecordKey, int], ...]
+    entries: Sequence[JournalEntry] = attrs.field(repr=False, eq=False)
+
+    @property
+    def generations(self) -> tuple[tuple[RecordKey, int], ...]:
+        """Each reset record with the export generation it starts afresh in."""
+        return tuple((e.key, e.generation) for e in self.entries)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for ``--json``)."""
@@ -197,5 +206,5 @@ def apply_reset(
         company=plan.company,
         reset=len(entries),
         per_employee=plan.per_employee,
-        generations=tuple((e.key, e.generation) for e in entries),
+        entries=entries,
     )

@@ -212,7 +212,7 @@ def _bulk(
                     "idempotency_key": entry.idempotency_key,
                 },
             )
-    return entries
+    return list(entries)
 
 
 def unlink(

@@ -14,7 +14,7 @@ import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, overload
 
 from syncstate.domain.records import RecordKey, SourceRecord
 from syncstate.domain.state import (
@@ -31,9 +31,11 @@ from syncstate.errors import InputError, RecordNotFound
 
 __all__ = [
     "STATUS_COLUMNS",
+    "JournalEntries",
     "check_company",
     "decode_event",
     "encode_event",
+    "event_shape",
     "fields_from_json",
     "fields_to_json",
     "journal_rows",
@@ -277,38 +279,128 @@ def plan_events(
     return current, entries
 
 
+def event_shape(event: Event) -> Event:
+    """``event`` without its per-record payload (remote id and version, message).
+
+    Bulk operations journal the shape once per batch and the payload per row.
+    """
+    if event.remote_id is None and event.remote_version is None and event.message is None:
+        return event
+    return Event(
+        kind=event.kind,
+        reason=event.reason,
+        worker=event.worker,
+        lease_until=event.lease_until,
+    )
+
+
+class JournalEntries(Sequence[JournalEntry]):
+    """The journal entries of a bulk operation, built when read.
+
+    A store that has just written compact journal rows returns this instead of
+    a list of :class:`JournalEntry` objects: most callers of a 100,000-record
+    operation only count them, and building each entry (with its idempotency
+    key) would cost more than writing it. Indexing and iteration give equal
+    entries to those :func:`plan_events` returns; ``==`` compares with any
+    sequence of entries.
+
+    ``rows[i]`` is a journal row as :func:`plan_distinct` returns it.
+    """
+
+    __slots__ = ("_actor", "_at", "_events", "_keys", "_rows")
+
+    def __init__(
+        self,
+        keys: Sequence[RecordKey],
+        events: Sequence[Event],
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        at: dt.datetime,
+        actor: str,
+    ) -> None:
+        self._keys, self._events, self._rows = keys, events, rows
+        self._at, self._actor = at, actor
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _entry(self, i: int) -> JournalEntry:
+        row = self._rows[i]
+        key = self._keys[i]
+        return JournalEntry(
+            key=key,
+            at=self._at,
+            actor=self._actor,
+            event=self._events[i],
+            from_state=_STATES[row[5]],
+            to_state=_STATES[row[6]],
+            generation=row[7],
+            idempotency_key=idempotency_key(key, row[8], row[9]),
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> JournalEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[JournalEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> JournalEntry | list[JournalEntry]:
+        if isinstance(index, slice):
+            return [self._entry(i) for i in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("journal entry index out of range")
+        return self._entry(index)
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return (self._entry(i) for i in range(len(self._rows)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-sequence semantics: unhashable
+
+    def __repr__(self) -> str:
+        return f"<JournalEntries: {len(self)} entries at {self._at.isoformat()} by {self._actor}>"
+
+
 def plan_distinct(
     company: str,
     keys: Sequence[RecordKey],
     statuses: Sequence[Status | None],
     events: Sequence[Event],
+    refs: Sequence[Any],
     *,
     at: dt.datetime,
-    actor: str,
-    entries: bool = True,
-) -> tuple[list[Status], list[JournalEntry], list[tuple[Any, ...]]]:
+    batch_of: Callable[[Event], Any],
+) -> tuple[list[Status], list[tuple[Any, ...]]]:
     """:func:`plan_events` for bulk operations on distinct records, as parallel lists.
 
     ``keys[i]`` (all different) at status ``statuses[i]`` (``None``: not
-    stored) receives ``events[i]``. Returns the new statuses in the same
-    order, the journal entries (an empty list when ``entries`` is false, for
-    callers that only write them) and the journal rows as :func:`journal_rows`
-    gives them. Same outcome and the same errors, in the same order, as
-    :func:`plan_events`, without a dictionary keyed by records (hashing
-    :class:`RecordKey` costs more than most of the planning).
+    stored), stored as ``refs[i]`` (the store's row id), receives
+    ``events[i]``. Returns the new statuses in the same order and one compact
+    journal row per record: ``(ref, batch, remote_id, remote_version, message,
+    from_state, to_state, generation, key_generation, key_revision)``, where
+    ``batch`` is what ``batch_of`` returns for the event (called once per run
+    of one event object; the store keeps time, actor and the event's
+    :func:`event_shape` there) and the idempotency key is derived from the
+    key, ``key_generation`` and ``key_revision``. :class:`JournalEntries` turns
+    the rows back into entries. Same outcome and the same errors, in the same
+    order, as :func:`plan_events`, without a dictionary keyed by records
+    (hashing :class:`RecordKey` costs more than most of the planning).
     """
     new_statuses: list[Status] = []
-    journal: list[JournalEntry] = []
     rows: list[tuple[Any, ...]] = []
-    add_status, add_entry, add_row = new_statuses.append, journal.append, rows.append
-    at_text = at.isoformat()
-    texts: dict[int, tuple[Event, str]] = {}
+    add_status, add_row = new_statuses.append, rows.append
     # see plan_events: the outcome of the previous (status, event) pair is reused
     last_status: Status | None = None
     last_event: Event | None = None
     last_new = Status()
-    text = ""
-    for key, status, event in zip(keys, statuses, events, strict=True):
+    batch: Any = None
+    for key, status, event, ref in zip(keys, statuses, events, refs, strict=True):
         if key.company != company:
             check_company(company, key)
         if status is None:
@@ -318,33 +410,24 @@ def plan_distinct(
         else:
             new = last_new = apply(key, status, event, at)
             if event is not last_event:
-                known = texts.get(id(event))
-                if known is None or known[0] is not event:
-                    known = texts[id(event)] = (event, encode_event(event))
-                text = known[1]
+                batch = batch_of(event)
             last_status, last_event = status, event
         add_status(new)
-        if entries:
-            entry = journal_entry(key, status, new, event, at=at, actor=actor)
-            add_entry(entry)
-            ikey = entry.idempotency_key
-        else:
-            ikey = idempotency_key(key, status.generation, status.revision)
         add_row(
             (
-                company,
-                key.kind,
-                key.source_id,
-                at_text,
-                actor,
-                text,
+                ref,
+                batch,
+                event.remote_id,
+                event.remote_version,
+                event.message,
                 status.state._value_,
                 new.state._value_,
                 new.generation,
-                ikey,
+                status.generation,
+                status.revision,
             )
         )
-    return new_statuses, journal, rows
+    return new_statuses, rows
 
 
 @contextlib.contextmanager

@@ -18,13 +18,17 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import attrs
+
 from syncstate.adapters.storage.base import (
     STATUS_COLUMNS,
+    JournalEntries,
     check_company,
     decode_event,
+    encode_event,
+    event_shape,
     fields_from_json,
     fields_to_json,
-    journal_rows,
     paused_gc,
     plan_distinct,
     plan_events,
@@ -43,6 +47,7 @@ from syncstate.domain.state import (
     ExportState,
     JournalEntry,
     Status,
+    idempotency_key,
 )
 from syncstate.errors import RecordNotFound
 from syncstate.periods import DateRange
@@ -55,16 +60,43 @@ _RECORD_COLUMNS = "company, kind, source_id, on_date, subject, fields, hash, " +
     STATUS_COLUMNS
 )
 _SET_STATUS = "UPDATE records SET " + ", ".join(f"{c} = ?" for c in STATUS_COLUMNS)
-_UPDATE_STATUS = _SET_STATUS + " WHERE rowid = ?"
+_UPDATE_STATUS = _SET_STATUS + " WHERE id = ?"
+#: one journal row as :func:`~syncstate.adapters.storage.base.plan_distinct` gives it
 _INSERT_JOURNAL = (
-    "INSERT INTO journal (company, kind, source_id, at, actor, event, from_state, to_state,"
-    " generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO journal (record, batch, remote_id, remote_version, message, from_state,"
+    " to_state, generation, key_generation, key_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: a journal row whose idempotency key is stored as text (events on one record repeated
+#: within an operation, planned by plan_events)
+_INSERT_JOURNAL_KEYED = (
+    "INSERT INTO journal (record, batch, remote_id, remote_version, message, from_state,"
+    " to_state, generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class _Batches:
+    """The journal batches of one write: one row per event shape (time, actor, and the
+    event without its per-record payload), inserted when first needed."""
+
+    def __init__(self, conn: sqlite3.Connection, at: dt.datetime, actor: str) -> None:
+        self._conn, self._at, self._actor = conn, at.isoformat(), actor
+        self._ids: dict[tuple[Any, ...], int] = {}
+
+    def __call__(self, event: Event) -> int:
+        shape = (event.kind, event.reason, event.worker, event.lease_until)
+        batch = self._ids.get(shape)
+        if batch is None:
+            cursor = self._conn.execute(
+                "INSERT INTO journal_batches (at, actor, event) VALUES (?, ?, ?)",
+                (self._at, self._actor, encode_event(event_shape(event))),
+            )
+            batch = self._ids[shape] = int(cursor.lastrowid or 0)
+        return batch
 
 
 class SQLiteStore:
@@ -97,7 +129,7 @@ class SQLiteStore:
     def _load(
         self, conn: sqlite3.Connection, company: str, keys: Iterable[RecordKey]
     ) -> tuple[dict[tuple[str, str], tuple[int, Status]], int]:
-        """Rowid and status of each stored key, by ``(kind, source_id)``, and how many
+        """Row id and status of each stored key, by ``(kind, source_id)``, and how many
         distinct keys were asked for (a foreign company's key is refused first)."""
         by_kind: dict[str, dict[str, None]] = {}
         for key in keys:
@@ -111,7 +143,7 @@ class SQLiteStore:
             for chunk in _chunks(list(wanted)):
                 marks = ", ".join("?" * len(chunk))
                 rows = conn.execute(
-                    f"SELECT rowid, source_id, {columns} FROM records "
+                    f"SELECT id, source_id, {columns} FROM records "
                     f"WHERE company = ? AND kind = ? AND source_id IN ({marks})",
                     (company, kind, *chunk),
                 )
@@ -191,29 +223,41 @@ class SQLiteStore:
         """The record's journal, oldest first."""
         with self._read() as conn:
             exists = conn.execute(
-                "SELECT 1 FROM records WHERE company = ? AND kind = ? AND source_id = ?",
+                "SELECT id FROM records WHERE company = ? AND kind = ? AND source_id = ?",
                 (key.company, key.kind, key.source_id),
             ).fetchone()
-            rows = conn.execute(
-                "SELECT at, actor, event, from_state, to_state, generation, idempotency_key "
-                "FROM journal WHERE company = ? AND kind = ? AND source_id = ? ORDER BY seq",
-                (key.company, key.kind, key.source_id),
-            ).fetchall()
+            rows = (
+                []
+                if exists is None
+                else conn.execute(
+                    "SELECT b.at, b.actor, b.event, j.remote_id, j.remote_version, j.message,"
+                    " j.from_state, j.to_state, j.generation, j.key_generation,"
+                    " j.key_revision, j.idempotency_key"
+                    " FROM journal AS j JOIN journal_batches AS b ON b.id = j.batch"
+                    " WHERE j.record = ? ORDER BY j.seq",
+                    (exists[0],),
+                ).fetchall()
+            )
         if exists is None:
             raise RecordNotFound(record=str(key))
-        return [
-            JournalEntry(
-                key=key,
-                at=dt.datetime.fromisoformat(r[0]),
-                actor=r[1],
-                event=decode_event(r[2]),
-                from_state=ExportState(r[3]),
-                to_state=ExportState(r[4]),
-                generation=r[5],
-                idempotency_key=r[6],
+        entries = []
+        for r in rows:
+            event = decode_event(r[2])
+            if r[3] is not None or r[4] is not None or r[5] is not None:
+                event = attrs.evolve(event, remote_id=r[3], remote_version=r[4], message=r[5])
+            entries.append(
+                JournalEntry(
+                    key=key,
+                    at=dt.datetime.fromisoformat(r[0]),
+                    actor=r[1],
+                    event=event,
+                    from_state=ExportState(r[6]),
+                    to_state=ExportState(r[7]),
+                    generation=r[8],
+                    idempotency_key=r[11] or idempotency_key(key, r[9], r[10]),
+                )
             )
-            for r in rows
-        ]
+        return entries
 
     def counts(self, company: str) -> dict[ExportState, int]:
         """Records per state."""
@@ -236,7 +280,7 @@ class SQLiteStore:
     def _write_statuses(
         self, conn: sqlite3.Connection, rowids: Sequence[int], statuses: Sequence[Status]
     ) -> None:
-        """Write ``statuses[i]`` to row ``rowids[i]`` (rowids read in this transaction).
+        """Write ``statuses[i]`` to row ``rowids[i]`` (row ids read in this transaction).
 
         Records that end in the same status (a bulk claim, a reset) are updated
         with one statement per chunk of rowids; the others one row each.
@@ -260,7 +304,7 @@ class SQLiteStore:
             ids.sort()
             for chunk in _chunks(ids):
                 marks = ", ".join("?" * len(chunk))
-                conn.execute(f"{_SET_STATUS} WHERE rowid IN ({marks})", (*row, *chunk))
+                conn.execute(f"{_SET_STATUS} WHERE id IN ({marks})", (*row, *chunk))
         conn.executemany(_UPDATE_STATUS, singles)
 
     def _apply_distinct(
@@ -273,16 +317,27 @@ class SQLiteStore:
         *,
         at: dt.datetime,
         actor: str,
-    ) -> tuple[list[Status | None], list[Status], list[JournalEntry]]:
+    ) -> tuple[list[Status | None], list[Status], JournalEntries]:
         """Apply ``events[i]`` to the distinct ``keys[i]``; return statuses before and after
         and the journal entries."""
-        hits = [found.get((key.kind, key.source_id)) for key in keys]
-        before = [None if hit is None else hit[1] for hit in hits]
-        after, entries, rows = plan_distinct(company, keys, before, events, at=at, actor=actor)
+        before: list[Status | None] = []
+        ids: list[int | None] = []
+        add_before, add_id = before.append, ids.append
+        for key in keys:
+            hit = found.get((key.kind, key.source_id))
+            if hit is None:
+                add_before(None)
+                add_id(None)
+            else:
+                add_id(hit[0])
+                add_before(hit[1])
+        after, rows = plan_distinct(
+            company, keys, before, events, ids, at=at, batch_of=_Batches(conn, at, actor)
+        )
         # planning raised RecordNotFound if any key was missing
-        self._write_statuses(conn, [hit[0] for hit in hits if hit is not None], after)
+        self._write_statuses(conn, ids, after)  # type: ignore[arg-type]
         conn.executemany(_INSERT_JOURNAL, rows)
-        return before, after, entries
+        return before, after, JournalEntries(keys, events, rows, at=at, actor=actor)
 
     def ingest(
         self, company: str, records: Iterable[SourceRecord], *, at: dt.datetime, actor: str
@@ -375,7 +430,7 @@ class SQLiteStore:
         *,
         at: dt.datetime,
         actor: str,
-    ) -> list[JournalEntry]:
+    ) -> Sequence[JournalEntry]:
         """Apply events atomically: all of them or none."""
         at = utc(at)
         batch = list(events)
@@ -384,10 +439,10 @@ class SQLiteStore:
             found, distinct = self._load(conn, company, keys)
             if distinct == len(keys):  # the bulk case: each record once
                 events_in_order = [event for _, event in batch]
-                _, _, entries = self._apply_distinct(
+                _, _, planned = self._apply_distinct(
                     conn, company, keys, events_in_order, found, at=at, actor=actor
                 )
-                return entries
+                return planned
             before = {
                 key: hit[1]
                 for key in keys
@@ -399,7 +454,24 @@ class SQLiteStore:
                 [found[key.kind, key.source_id][0] for key in statuses],
                 list(statuses.values()),
             )
-            conn.executemany(_INSERT_JOURNAL, journal_rows(entries))
+            batch_of = _Batches(conn, at, actor)
+            conn.executemany(
+                _INSERT_JOURNAL_KEYED,
+                [
+                    (
+                        found[e.key.kind, e.key.source_id][0],
+                        batch_of(e.event),
+                        e.event.remote_id,
+                        e.event.remote_version,
+                        e.event.message,
+                        e.from_state.value,
+                        e.to_state.value,
+                        e.generation,
+                        e.idempotency_key,
+                    )
+                    for e in entries
+                ],
+            )
         return entries
 
     def claim(
@@ -429,7 +501,7 @@ class SQLiteStore:
             params += kind_list
         wanted = None if keys is None else sorted(set(keys))
         select = (
-            "SELECT rowid, kind, source_id, on_date, subject, fields, hash, "
+            "SELECT id, kind, source_id, on_date, subject, fields, hash, "
             f"{', '.join(STATUS_COLUMNS)} FROM records WHERE {' AND '.join(where)}"
         )
         with paused_gc(), self._write() as conn:
@@ -469,10 +541,17 @@ class SQLiteStore:
                 claimed.append(key)
                 before.append(decode(row[7:]))
             event = Event.claim(worker=worker, lease_until=utc(lease_until))
-            after, _, journal = plan_distinct(
-                company, claimed, before, [event] * len(claimed), at=at, actor=actor, entries=False
+            ids = [row[0] for row in rows]
+            after, journal = plan_distinct(
+                company,
+                claimed,
+                before,
+                [event] * len(claimed),
+                ids,
+                at=at,
+                batch_of=_Batches(conn, at, actor),
             )
-            self._write_statuses(conn, [row[0] for row in rows], after)
+            self._write_statuses(conn, ids, after)
             conn.executemany(_INSERT_JOURNAL, journal)
             return [StoredRecord(r, s) for r, s in zip(records, after, strict=True)]
 

@@ -1,0 +1,177 @@
+"""A database written with state schema 1 opens under schema 2 with nothing lost.
+
+Schema 1 kept each journal row whole (company, kind, source id, time, actor, the
+event as JSON, the idempotency key as text). The rows here are written the way
+the schema-1 store wrote them; after the upgrade every journal entry must read
+back equal, statuses must still replay from the journal, and new transitions
+must append after the old ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from syncstate.adapters.storage.base import encode_event, status_to_row
+from syncstate.adapters.storage.migrations import STATE_MIGRATIONS, migrate_sqlite
+from syncstate.adapters.storage.sqlite import SQLiteStore
+from syncstate.domain.records import RecordKey
+from syncstate.domain.state import (
+    Event,
+    EventKind,
+    ExportState,
+    JournalEntry,
+    Status,
+    replay,
+    transition,
+)
+from syncstate.errors import StorageError
+from syncstate.testing.store_contract import make_time_records
+
+T0 = dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC)
+
+
+def _write_schema_1(path: Path) -> dict[RecordKey, list[JournalEntry]]:
+    """Two companies' records and journals as the schema-1 store stored them."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    assert migrate_sqlite(conn, "state", STATE_MIGRATIONS[:1]) == 1
+    histories = {
+        0: [Event.claim(worker="w1", lease_until=T0 + dt.timedelta(minutes=10))],
+        1: [Event.claim(worker="w1"), Event.succeed("R-1", "3")],
+        2: [Event.claim(), Event.fail("Customer 'Acme' is inactive"), Event.claim()],
+        3: [
+            Event.claim(),
+            Event.succeed("R-3", "0"),
+            Event.of(EventKind.RESET, "re-export March"),
+            Event.of(EventKind.UNLINK, "duplicate in payroll"),
+        ],
+    }
+    journals: dict[RecordKey, list[JournalEntry]] = {}
+    conn.execute("BEGIN")
+    for company in ("acme", "zenith"):
+        for i, record in enumerate(make_time_records(company, 6, employees=2)):
+            key = record.key
+            status, entries = Status(), []
+            for step, event in enumerate(histories.get(i, [])):
+                at = T0 + dt.timedelta(minutes=step)
+                status, entry = transition(key, status, event, at=at, actor=f"user{step}")
+                entries.append(entry)
+            conn.execute(
+                "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash,"
+                " state, generation, revision, remote_id, remote_version, message, previous,"
+                " worker, lease_until, changed_in_flight)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    company,
+                    key.kind,
+                    key.source_id,
+                    record.on.isoformat(),
+                    record.subject,
+                    json.dumps(dict(record.fields), separators=(",", ":")),
+                    record.hash,
+                    *status_to_row(status),
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO journal (company, kind, source_id, at, actor, event, from_state,"
+                " to_state, generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        company,
+                        key.kind,
+                        key.source_id,
+                        e.at.isoformat(),
+                        e.actor,
+                        encode_event(e.event),
+                        e.from_state.value,
+                        e.to_state.value,
+                        e.generation,
+                        e.idempotency_key,
+                    )
+                    for e in entries
+                ],
+            )
+            journals[key] = entries
+    conn.execute("COMMIT")
+    conn.close()
+    return journals
+
+
+def test_schema_1_database_upgrades_without_losing_a_journal_entry(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    journals = _write_schema_1(path)
+    with SQLiteStore(path) as store:
+        version = store.connection.execute(
+            "SELECT version FROM schema_migrations WHERE component = 'state'"
+        ).fetchone()[0]
+        assert version == len(STATE_MIGRATIONS) == 2
+        for key, entries in journals.items():
+            assert store.journal(key) == entries
+            assert store.get(key).status == replay(key, entries)
+        unlinked = next(k for k, e in journals.items() if e and e[-1].to_state.value == "unlinked")
+        assert store.get(unlinked).status.generation == 1
+        # new transitions append after the carried-over ones, in order
+        claimed = next(k for k, e in journals.items() if len(e) == 1 and k.company == "acme")
+        zenith = store.counts("zenith")
+        store.apply(
+            "acme",
+            [(claimed, Event.succeed("R-9", "1"))],
+            at=T0 + dt.timedelta(hours=1),
+            actor="after-upgrade",
+        )
+        after = store.journal(claimed)
+        assert after[:1] == journals[claimed]
+        assert [e.actor for e in after] == ["user0", "after-upgrade"]
+        assert after[1].event == Event.succeed("R-9", "1")
+        assert after[1].idempotency_key == journals[claimed][0].idempotency_key
+        assert store.get(claimed).status == replay(claimed, after)
+        assert store.counts("zenith") == zenith
+        assert store.counts("acme")[ExportState.EXPORTED] == zenith[ExportState.EXPORTED] + 1
+
+
+def test_upgrade_is_atomic_when_the_old_data_cannot_be_carried_over(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    _write_schema_1(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    # a journal row whose event is missing (NOT NULL in the new batch table)
+    conn.execute("PRAGMA ignore_check_constraints = ON")
+    conn.execute("CREATE TABLE scratch AS SELECT * FROM journal LIMIT 1")
+    conn.execute("DROP TABLE journal")
+    conn.execute(
+        "CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, company TEXT, kind TEXT,"
+        " source_id TEXT, at TEXT, actor TEXT, event TEXT, from_state TEXT, to_state TEXT,"
+        " generation INTEGER, idempotency_key TEXT)"
+    )
+    conn.execute(
+        "INSERT INTO journal (company, kind, source_id, at, actor, event, from_state, to_state,"
+        " generation, idempotency_key) SELECT company, kind, source_id, at, actor, NULL,"
+        " from_state, to_state, generation, idempotency_key FROM scratch"
+    )
+    conn.close()
+    with pytest.raises(StorageError, match=r"from version 1 to 2 failed, nothing was changed"):
+        SQLiteStore(path)
+    conn = sqlite3.connect(path)
+    version = conn.execute("SELECT version FROM schema_migrations WHERE component = 'state'")
+    assert version.fetchone()[0] == 1
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"records", "journal"} <= tables
+    assert not tables & {"records_v2", "journal_v2", "journal_batches"}
+    assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 12
+    conn.close()
+
+
+def test_new_database_starts_at_the_latest_schema(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "new.db") as store:
+        columns = [r[1] for r in store.connection.execute("PRAGMA table_info(journal)")]
+        assert columns[:3] == ["seq", "record", "batch"]
+        store.ingest("acme", make_time_records("acme", 3), at=T0, actor="t")
+        key = store.find("acme")[0].key
+        store.apply("acme", [(key, Event.claim())], at=T0, actor="t")
+        (entry,) = store.journal(key)
+        assert entry.to_state is ExportState.IN_FLIGHT
+        assert entry.idempotency_key == Status().key_for(key)
