@@ -44,7 +44,7 @@ def _plan(statuses: list[Status], events: list[Event]) -> JournalEntries:
         "acme", keys, list(statuses), events, list(range(len(keys))), at=T0, batch_of=batch_of
     )
     assert all(row[1] >= 1 for row in rows)
-    return JournalEntries(keys, events, rows, at=T0, actor="t")
+    return JournalEntries(keys, statuses, events, at=T0, actor="t")
 
 
 @given(st.lists(st.tuples(st.sampled_from(_STATUSES), st.sampled_from(_EVENTS)), max_size=12))

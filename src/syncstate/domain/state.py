@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterable
@@ -188,6 +189,21 @@ _ALLOWED: dict[EventKind, frozenset[ExportState]] = {
     _T.RELINK: frozenset({_S.UNLINKED}),
     _T.MARK_HISTORICAL: frozenset({_S.NOT_EXPORTED, _S.FAILED}),
 }
+#: the same table by value: ``Enum.__hash__`` is Python code, a ``str`` caches its hash, and
+#: this test runs once per record of every bulk operation
+_ALLOWED_VALUES: dict[str, frozenset[str]] = {
+    kind._value_: frozenset(state._value_ for state in states) for kind, states in _ALLOWED.items()
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _fresh(generation: int) -> Status:
+    """The status a reset leaves: not exported, in ``generation``.
+
+    Statuses are immutable, so a bulk reset shares one object per generation
+    (stores then write the records sharing it with one statement).
+    """
+    return Status(generation=generation)
 
 
 def _refuse(key: RecordKey, status: Status, event: Event, detail: str = "") -> InvalidTransition:
@@ -202,7 +218,7 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
     # attrs.evolve: this runs once per record in bulk operations, and direct
     # construction is about twice as fast.
     kind, state = event.kind, status.state
-    if state not in _ALLOWED[kind]:
+    if state._value_ not in _ALLOWED_VALUES[kind._value_]:
         raise _refuse(key, status, event)
     if kind is _T.CLAIM:
         if state is _S.IN_FLIGHT:
@@ -295,7 +311,7 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
             return attrs.evolve(status, previous=_S.OUTDATED)
         return status
     if kind in (_T.RESET, _T.UNEXPORT):
-        return Status(generation=status.generation + 1)
+        return _fresh(status.generation + 1)
     if kind is _T.UNLINK:
         return attrs.evolve(status, state=_S.UNLINKED, previous=state)
     if kind is _T.RELINK:

@@ -183,7 +183,8 @@ def apply_reset(
         )
     now = (clock or SystemClock()).now()
     event = Event.of(EventKind.RESET, reason)
-    entries = store.apply(plan.company, [(key, event) for key in plan.keys], at=now, actor=actor)
+    # a generator: the store builds its batch while its bulk path has the collector paused
+    entries = store.apply(plan.company, ((key, event) for key in plan.keys), at=now, actor=actor)
     log.info(
         "reset applied: %d records back to not_exported",
         len(entries),

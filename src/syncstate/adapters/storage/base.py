@@ -24,7 +24,6 @@ from syncstate.domain.state import (
     JournalEntry,
     Status,
     apply,
-    idempotency_key,
     journal_entry,
 )
 from syncstate.errors import InputError, RecordNotFound
@@ -300,43 +299,33 @@ class JournalEntries(Sequence[JournalEntry]):
     A store that has just written compact journal rows returns this instead of
     a list of :class:`JournalEntry` objects: most callers of a 100,000-record
     operation only count them, and building each entry (with its idempotency
-    key) would cost more than writing it. Indexing and iteration give equal
-    entries to those :func:`plan_events` returns; ``==`` compares with any
-    sequence of entries.
-
-    ``rows[i]`` is a journal row as :func:`plan_distinct` returns it.
+    key) would cost more than writing it. Entry ``i`` is the transition of
+    ``keys[i]`` from ``before[i]`` by ``events[i]``, recomputed by the pure state
+    machine when read, so it equals the entry :func:`plan_events` gives; ``==``
+    compares with any sequence of entries.
     """
 
-    __slots__ = ("_actor", "_at", "_events", "_keys", "_rows")
+    __slots__ = ("_actor", "_at", "_before", "_events", "_keys")
 
     def __init__(
         self,
         keys: Sequence[RecordKey],
+        before: Sequence[Status],
         events: Sequence[Event],
-        rows: Sequence[tuple[Any, ...]],
         *,
         at: dt.datetime,
         actor: str,
     ) -> None:
-        self._keys, self._events, self._rows = keys, events, rows
+        self._keys, self._before, self._events = keys, before, events
         self._at, self._actor = at, actor
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._keys)
 
     def _entry(self, i: int) -> JournalEntry:
-        row = self._rows[i]
-        key = self._keys[i]
-        return JournalEntry(
-            key=key,
-            at=self._at,
-            actor=self._actor,
-            event=self._events[i],
-            from_state=_STATES[row[5]],
-            to_state=_STATES[row[6]],
-            generation=row[7],
-            idempotency_key=idempotency_key(key, row[8], row[9]),
-        )
+        key, before, event = self._keys[i], self._before[i], self._events[i]
+        after = apply(key, before, event, self._at)
+        return journal_entry(key, before, after, event, at=self._at, actor=self._actor)
 
     @overload
     def __getitem__(self, index: int) -> JournalEntry: ...
@@ -354,7 +343,7 @@ class JournalEntries(Sequence[JournalEntry]):
         return self._entry(index)
 
     def __iter__(self) -> Iterator[JournalEntry]:
-        return (self._entry(i) for i in range(len(self._rows)))
+        return (self._entry(i) for i in range(len(self._keys)))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):

@@ -74,6 +74,10 @@ _INSERT_JOURNAL_KEYED = (
 )
 
 
+#: what :meth:`SQLiteStore._load` finds: kind -> source id -> (row id, status)
+_Found = dict[str, dict[str, tuple[int, Status]]]
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -86,8 +90,18 @@ class _Batches:
     def __init__(self, conn: sqlite3.Connection, at: dt.datetime, actor: str) -> None:
         self._conn, self._at, self._actor = conn, at.isoformat(), actor
         self._ids: dict[tuple[Any, ...], int] = {}
+        self._last: tuple[Event, int] | None = None
 
     def __call__(self, event: Event) -> int:
+        last = self._last
+        if (
+            last is not None
+            and event.kind is last[0].kind
+            and event.reason == last[0].reason
+            and event.worker == last[0].worker
+            and event.lease_until == last[0].lease_until
+        ):
+            return last[1]  # succeed / fail events of one operation differ by payload only
         shape = (event.kind, event.reason, event.worker, event.lease_until)
         batch = self._ids.get(shape)
         if batch is None:
@@ -96,6 +110,7 @@ class _Batches:
                 (self._at, self._actor, encode_event(event_shape(event))),
             )
             batch = self._ids[shape] = int(cursor.lastrowid or 0)
+        self._last = (event, batch)
         return batch
 
 
@@ -128,19 +143,24 @@ class SQLiteStore:
 
     def _load(
         self, conn: sqlite3.Connection, company: str, keys: Iterable[RecordKey]
-    ) -> tuple[dict[tuple[str, str], tuple[int, Status]], int]:
-        """Row id and status of each stored key, by ``(kind, source_id)``, and how many
+    ) -> tuple[_Found, int]:
+        """Row id and status of each stored key, by kind then source id, and how many
         distinct keys were asked for (a foreign company's key is refused first)."""
         by_kind: dict[str, dict[str, None]] = {}
+        last_kind, wanted = "", {}
         for key in keys:
             if key.company != company:
                 check_company(company, key)
-            by_kind.setdefault(key.kind, {})[key.source_id] = None
-        found: dict[tuple[str, str], tuple[int, Status]] = {}
+            if key.kind != last_kind:
+                last_kind = key.kind
+                wanted = by_kind.get(last_kind) or by_kind.setdefault(last_kind, {})
+            wanted[key.source_id] = None
+        found: _Found = {}
         decode = status_decoder()
         columns = ", ".join(STATUS_COLUMNS)
-        for kind, wanted in by_kind.items():
-            for chunk in _chunks(list(wanted)):
+        for kind, ids in by_kind.items():
+            of_kind = found[kind] = {}
+            for chunk in _chunks(list(ids)):
                 marks = ", ".join("?" * len(chunk))
                 rows = conn.execute(
                     f"SELECT id, source_id, {columns} FROM records "
@@ -148,8 +168,8 @@ class SQLiteStore:
                     (company, kind, *chunk),
                 )
                 for row in rows:
-                    found[kind, row[1]] = (row[0], decode(row[2:]))
-        return found, sum(len(wanted) for wanted in by_kind.values())
+                    of_kind[row[1]] = (row[0], decode(row[2:]))
+        return found, sum(len(ids) for ids in by_kind.values())
 
     @staticmethod
     def _stored(row: Sequence[Any]) -> StoredRecord:
@@ -287,14 +307,17 @@ class SQLiteStore:
         """
         groups: dict[tuple[Any, ...], list[int]] = {}
         last: Status | None = None
-        row: tuple[Any, ...] = ()
+        group: list[int] = []
         for rowid, status in zip(rowids, statuses, strict=True):
-            if status is not last:  # runs of records often share one status object
-                last, row = status, status_to_row(status)
-            group = groups.get(row)
-            if group is None:
-                groups[row] = [rowid]
+            if status is last:  # runs of records often share one status object
+                group.append(rowid)
+                continue
+            last, row = status, status_to_row(status)
+            found = groups.get(row)
+            if found is None:
+                group = groups[row] = [rowid]
             else:
+                group = found
                 group.append(rowid)
         singles = []
         for row, ids in groups.items():
@@ -313,7 +336,7 @@ class SQLiteStore:
         company: str,
         keys: Sequence[RecordKey],
         events: Sequence[Event],
-        found: dict[tuple[str, str], tuple[int, Status]],
+        found: _Found,
         *,
         at: dt.datetime,
         actor: str,
@@ -323,8 +346,12 @@ class SQLiteStore:
         before: list[Status | None] = []
         ids: list[int | None] = []
         add_before, add_id = before.append, ids.append
+        last_kind, of_kind = None, {}
         for key in keys:
-            hit = found.get((key.kind, key.source_id))
+            if key.kind != last_kind:
+                last_kind = key.kind
+                of_kind = found.get(last_kind, {})
+            hit = of_kind.get(key.source_id)
             if hit is None:
                 add_before(None)
                 add_id(None)
@@ -337,7 +364,8 @@ class SQLiteStore:
         # planning raised RecordNotFound if any key was missing
         self._write_statuses(conn, ids, after)  # type: ignore[arg-type]
         conn.executemany(_INSERT_JOURNAL, rows)
-        return before, after, JournalEntries(keys, events, rows, at=at, actor=actor)
+        # the rows go now (so the collector never walks them); entries are recomputed
+        return before, after, JournalEntries(keys, before, events, at=at, actor=actor)  # type: ignore[arg-type]
 
     def ingest(
         self, company: str, records: Iterable[SourceRecord], *, at: dt.datetime, actor: str
@@ -433,45 +461,55 @@ class SQLiteStore:
     ) -> Sequence[JournalEntry]:
         """Apply events atomically: all of them or none."""
         at = utc(at)
+        with paused_gc(), self._write() as conn:
+            # a helper call: its bulk locals are freed before the collector resumes
+            return self._apply(conn, company, events, at=at, actor=actor)
+
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        company: str,
+        events: Iterable[tuple[RecordKey, Event]],
+        *,
+        at: dt.datetime,
+        actor: str,
+    ) -> Sequence[JournalEntry]:
         batch = list(events)
         keys = [key for key, _ in batch]
-        with paused_gc(), self._write() as conn:
-            found, distinct = self._load(conn, company, keys)
-            if distinct == len(keys):  # the bulk case: each record once
-                events_in_order = [event for _, event in batch]
-                _, _, planned = self._apply_distinct(
-                    conn, company, keys, events_in_order, found, at=at, actor=actor
+        found, distinct = self._load(conn, company, keys)
+        if distinct == len(keys):  # the bulk case: each record once
+            events_in_order = [event for _, event in batch]
+            _, _, planned = self._apply_distinct(
+                conn, company, keys, events_in_order, found, at=at, actor=actor
+            )
+            return planned
+        before = {
+            key: hit[1] for key in keys if (hit := found[key.kind].get(key.source_id)) is not None
+        }
+        statuses, entries = plan_events(company, before, batch, at=at, actor=actor)
+        self._write_statuses(
+            conn,
+            [found[key.kind][key.source_id][0] for key in statuses],
+            list(statuses.values()),
+        )
+        batch_of = _Batches(conn, at, actor)
+        conn.executemany(
+            _INSERT_JOURNAL_KEYED,
+            [
+                (
+                    found[e.key.kind][e.key.source_id][0],
+                    batch_of(e.event),
+                    e.event.remote_id,
+                    e.event.remote_version,
+                    e.event.message,
+                    e.from_state.value,
+                    e.to_state.value,
+                    e.generation,
+                    e.idempotency_key,
                 )
-                return planned
-            before = {
-                key: hit[1]
-                for key in keys
-                if (hit := found.get((key.kind, key.source_id))) is not None
-            }
-            statuses, entries = plan_events(company, before, batch, at=at, actor=actor)
-            self._write_statuses(
-                conn,
-                [found[key.kind, key.source_id][0] for key in statuses],
-                list(statuses.values()),
-            )
-            batch_of = _Batches(conn, at, actor)
-            conn.executemany(
-                _INSERT_JOURNAL_KEYED,
-                [
-                    (
-                        found[e.key.kind, e.key.source_id][0],
-                        batch_of(e.event),
-                        e.event.remote_id,
-                        e.event.remote_version,
-                        e.event.message,
-                        e.from_state.value,
-                        e.to_state.value,
-                        e.generation,
-                        e.idempotency_key,
-                    )
-                    for e in entries
-                ],
-            )
+                for e in entries
+            ],
+        )
         return entries
 
     def claim(
@@ -505,55 +543,73 @@ class SQLiteStore:
             f"{', '.join(STATUS_COLUMNS)} FROM records WHERE {' AND '.join(where)}"
         )
         with paused_gc(), self._write() as conn:
-            rows: list[Any] = []
-            if wanted is None:
-                rows = conn.execute(
-                    f"{select} ORDER BY kind, source_id LIMIT ?", (*params, limit)
-                ).fetchall()
-            else:
-                for key in wanted:
-                    check_company(company, key)
-                for key in wanted:
-                    if len(rows) >= limit:
-                        break
-                    row = conn.execute(
-                        f"{select} AND kind = ? AND source_id = ?",
-                        (*params, key.kind, key.source_id),
-                    ).fetchone()
-                    if row is not None:
-                        rows.append(row)
-            # one pass over the rows: records, statuses (equal rows decoded once), rowids
-            decode = status_decoder()
-            dates: dict[str, dt.date] = {}
-            records: list[SourceRecord] = []
-            claimed: list[RecordKey] = []
-            before: list[Status | None] = []
-            for row in rows:
-                key = RecordKey(company, row[1], row[2])
-                on = dates.get(row[3])
-                if on is None:
-                    on = dates[row[3]] = dt.date.fromisoformat(row[3])
-                records.append(
-                    SourceRecord(
-                        key=key, on=on, subject=row[4], fields=fields_from_json(row[5]), hash=row[6]
-                    )
-                )
-                claimed.append(key)
-                before.append(decode(row[7:]))
-            event = Event.claim(worker=worker, lease_until=utc(lease_until))
-            ids = [row[0] for row in rows]
-            after, journal = plan_distinct(
-                company,
-                claimed,
-                before,
-                [event] * len(claimed),
-                ids,
-                at=at,
-                batch_of=_Batches(conn, at, actor),
+            # a helper call: its bulk locals are freed before the collector resumes
+            return self._claim(
+                conn, company, select, params, wanted, worker, lease_until, at, actor, limit
             )
-            self._write_statuses(conn, ids, after)
-            conn.executemany(_INSERT_JOURNAL, journal)
-            return [StoredRecord(r, s) for r, s in zip(records, after, strict=True)]
+
+    def _claim(
+        self,
+        conn: sqlite3.Connection,
+        company: str,
+        select: str,
+        params: list[Any],
+        wanted: list[RecordKey] | None,
+        worker: str,
+        lease_until: dt.datetime,
+        at: dt.datetime,
+        actor: str,
+        limit: int,
+    ) -> list[StoredRecord]:
+        rows: list[Any] = []
+        if wanted is None:
+            rows = conn.execute(
+                f"{select} ORDER BY kind, source_id LIMIT ?", (*params, limit)
+            ).fetchall()
+        else:
+            for key in wanted:
+                check_company(company, key)
+            for key in wanted:
+                if len(rows) >= limit:
+                    break
+                row = conn.execute(
+                    f"{select} AND kind = ? AND source_id = ?",
+                    (*params, key.kind, key.source_id),
+                ).fetchone()
+                if row is not None:
+                    rows.append(row)
+        # one pass over the rows: records, statuses (equal rows decoded once), rowids
+        decode = status_decoder()
+        dates: dict[str, dt.date] = {}
+        records: list[SourceRecord] = []
+        claimed: list[RecordKey] = []
+        before: list[Status | None] = []
+        for row in rows:
+            key = RecordKey(company, row[1], row[2])
+            on = dates.get(row[3])
+            if on is None:
+                on = dates[row[3]] = dt.date.fromisoformat(row[3])
+            records.append(
+                SourceRecord(
+                    key=key, on=on, subject=row[4], fields=fields_from_json(row[5]), hash=row[6]
+                )
+            )
+            claimed.append(key)
+            before.append(decode(row[7:]))
+        event = Event.claim(worker=worker, lease_until=utc(lease_until))
+        ids = [row[0] for row in rows]
+        after, journal = plan_distinct(
+            company,
+            claimed,
+            before,
+            [event] * len(claimed),
+            ids,
+            at=at,
+            batch_of=_Batches(conn, at, actor),
+        )
+        self._write_statuses(conn, ids, after)
+        conn.executemany(_INSERT_JOURNAL, journal)
+        return [StoredRecord(r, s) for r, s in zip(records, after, strict=True)]
 
     def close(self) -> None:
         """Close the connection."""
