@@ -180,6 +180,62 @@ class StateStoreContract:
         assert replay(key, entries) == store.get(key).status
         assert store.get(key).status.generation == 1
 
+    def test_bulk_apply_over_many_records_in_mixed_states(self, store: StateStore) -> None:
+        """Thousands of records in a few shared statuses (how bulk operations look, and
+        what stores may read in chunks or grouped by status) get exactly the transitions
+        and journal entries the state machine gives, and a bad record anywhere refuses
+        the whole batch."""
+        records = make_time_records("acme", 2_600, employees=7)
+        keys = [r.key for r in records]
+        store.ingest("acme", records, at=T0, actor="t")
+        store.apply("acme", [(k, Event.claim(worker="w")) for k in keys], at=T0, actor="t")
+        # every third record goes back; every fifth of the rest is exported
+        released = keys[::3]
+        store.apply("acme", [(k, Event.of(EventKind.RELEASE)) for k in released], at=T0, actor="t")
+        exported = [k for i, k in enumerate(keys) if i % 3 and i % 5 == 0]
+        store.apply(
+            "acme",
+            [(k, Event.succeed(f"R-{k.source_id}", "0")) for k in exported],
+            at=T0,
+            actor="t",
+        )
+        before = {s.key: s.state for s in store.find("acme")}
+        # one event that every state allows: first 600 records in one status, then
+        # the rest in reverse order, with states interleaved
+        changed = Event.of(EventKind.SOURCE_CHANGED, "bulk edit")
+        first = [k for k in keys if before[k] is ExportState.IN_FLIGHT][:600]
+        taken = set(first)
+        order = [*first, *(k for k in reversed(keys) if k not in taken)]
+        entries = store.apply("acme", [(k, changed) for k in order], at=T0, actor="bulk")
+        assert len(entries) == len(keys)
+        assert [e.key for e in entries] == order
+        expected = {
+            ExportState.NOT_EXPORTED: ExportState.NOT_EXPORTED,
+            ExportState.IN_FLIGHT: ExportState.IN_FLIGHT,
+            ExportState.EXPORTED: ExportState.OUTDATED,
+        }
+        for entry in entries:
+            assert entry.from_state is before[entry.key]
+            assert entry.to_state is expected[before[entry.key]]
+            assert entry.actor == "bulk" and entry.event == changed
+        for key in keys[::97]:
+            assert replay(key, store.journal(key)) == store.get(key).status
+        in_flight = [k for k in keys if before[k] is ExportState.IN_FLIGHT]
+        assert all(
+            s.status.changed_in_flight
+            for s in store.find("acme", source_ids=[k.source_id for k in in_flight[:50]])
+        )
+        # a reset is refused for in-flight records: one of them late in the batch
+        # refuses all, and nothing is written
+        outdated = [k for k in keys if before[k] is ExportState.EXPORTED]
+        batch = [*outdated, in_flight[-1]]
+        with pytest.raises(InvalidTransition, match=in_flight[-1].source_id):
+            store.apply(
+                "acme", [(k, Event.of(EventKind.RESET, "x")) for k in batch], at=T0, actor="t"
+            )
+        assert store.counts("acme")[ExportState.OUTDATED] == len(outdated)
+        assert len(store.journal(outdated[0])) == 3
+
     # -- claims ---------------------------------------------------------------
 
     def test_claim_takes_exportable_records_and_respects_live_leases(

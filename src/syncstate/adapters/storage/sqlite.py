@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
 from typing import Any
 
 import attrs
@@ -56,6 +58,10 @@ from syncstate.ports import IngestReport, StoredRecord
 __all__ = ["SQLiteStore"]
 
 _CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
+#: read statuses grouped once a chunk held fewer distinct statuses than 1 in this many rows
+_GROUPED_BELOW = 16
+_STATUS_LIST = ", ".join(STATUS_COLUMNS)
+_json = json.JSONDecoder().decode
 _RECORD_COLUMNS = "company, kind, source_id, on_date, subject, fields, hash, " + ", ".join(
     STATUS_COLUMNS
 )
@@ -157,18 +163,41 @@ class SQLiteStore:
             wanted[key.source_id] = None
         found: _Found = {}
         decode = status_decoder()
-        columns = ", ".join(STATUS_COLUMNS)
         for kind, ids in by_kind.items():
             of_kind = found[kind] = {}
+            grouped = False
             for chunk in _chunks(list(ids)):
+                params = (company, kind, *chunk)
                 marks = ", ".join("?" * len(chunk))
-                rows = conn.execute(
-                    f"SELECT id, source_id, {columns} FROM records "
-                    f"WHERE company = ? AND kind = ? AND source_id IN ({marks})",
-                    (company, kind, *chunk),
-                )
-                for row in rows:
-                    of_kind[row[1]] = (row[0], decode(row[2:]))
+                if grouped:
+                    # records in one status come back as one row: their ids and source
+                    # ids as JSON arrays (aggregated in the same order), decoded in C
+                    rows = conn.execute(
+                        f"SELECT json_group_array(id), json_group_array(source_id), "
+                        f"{_STATUS_LIST} FROM records WHERE company = ? AND kind = ? "
+                        f"AND source_id IN ({marks}) GROUP BY {_STATUS_LIST}",
+                        params,
+                    ).fetchall()
+                    for row in rows:
+                        hit = repeat(decode(row[2:]))
+                        of_kind.update(
+                            zip(_json(row[1]), zip(_json(row[0]), hit, strict=False), strict=True)
+                        )
+                    runs = len(rows)
+                else:
+                    runs, last = 0, None
+                    for row in conn.execute(
+                        f"SELECT id, source_id, {_STATUS_LIST} FROM records "
+                        f"WHERE company = ? AND kind = ? AND source_id IN ({marks})",
+                        params,
+                    ):
+                        status = decode(row[2:])
+                        if status is not last:
+                            runs, last = runs + 1, status
+                        of_kind[row[1]] = (row[0], status)
+                # a bulk operation's records mostly share a few statuses (all claimed,
+                # all not exported): then read the next chunk grouped by status
+                grouped = runs * _GROUPED_BELOW <= len(chunk)
         return found, sum(len(ids) for ids in by_kind.values())
 
     @staticmethod
