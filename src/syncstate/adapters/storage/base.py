@@ -101,7 +101,7 @@ def status_to_row(status: Status) -> tuple[Any, ...]:
         status.message,
         None if status.previous is None else status.previous._value_,
         status.worker,
-        _iso(status.lease_until),
+        None if status.lease_until is None else utc(status.lease_until).isoformat(),
         1 if status.changed_in_flight else 0,
     )
 

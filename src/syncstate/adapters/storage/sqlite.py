@@ -334,25 +334,33 @@ class SQLiteStore:
         Records that end in the same status (a bulk claim, a reset) are updated
         with one statement per chunk of rowids; the others one row each.
         """
+        # runs of records sharing one status object (a bulk claim, a reset) become one
+        # group; equal rows of separate runs are merged; a record alone is a single
+        singles: list[tuple[Any, ...]] = []
         groups: dict[tuple[Any, ...], list[int]] = {}
         last: Status | None = None
-        group: list[int] = []
+        row: tuple[Any, ...] = ()
+        first = 0
+        more: list[int] | None = None
         for rowid, status in zip(rowids, statuses, strict=True):
-            if status is last:  # runs of records often share one status object
-                group.append(rowid)
+            if status is last:
+                if more is None:
+                    more = [first, rowid]
+                else:
+                    more.append(rowid)
                 continue
-            last, row = status, status_to_row(status)
-            found = groups.get(row)
-            if found is None:
-                group = groups[row] = [rowid]
+            if last is not None:
+                if more is None:
+                    singles.append((*row, first))
+                else:
+                    groups.setdefault(row, []).extend(more)
+            last, row, first, more = status, status_to_row(status), rowid, None
+        if last is not None:
+            if more is None:
+                singles.append((*row, first))
             else:
-                group = found
-                group.append(rowid)
-        singles = []
+                groups.setdefault(row, []).extend(more)
         for row, ids in groups.items():
-            if len(ids) == 1:
-                singles.append((*row, ids[0]))
-                continue
             ids.sort()
             for chunk in _chunks(ids):
                 marks = ", ".join("?" * len(chunk))
