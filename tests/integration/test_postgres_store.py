@@ -27,6 +27,7 @@ import psycopg  # noqa: E402
 
 from syncstate.adapters.storage.postgres import PostgresStore  # noqa: E402
 from syncstate.adapters.storage.postgres_connections import company_lock_key  # noqa: E402
+from syncstate.adapters.storage.postgres_migrations import STATE_MIGRATIONS_POSTGRES  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 
@@ -262,4 +263,4 @@ def test_stores_starting_together_migrate_once(pg_dsn: str, pg_schema: str) -> N
             f'SELECT version FROM "{pg_schema}".schema_migrations WHERE component = %s',
             ("state",),
         ).fetchall()
-    assert version == 1
+    assert version == len(STATE_MIGRATIONS_POSTGRES)

@@ -16,23 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from schema_1_history import T0, schema_1_history
 from syncstate.adapters.storage.base import encode_event, status_to_row
 from syncstate.adapters.storage.migrations import STATE_MIGRATIONS, migrate_sqlite
 from syncstate.adapters.storage.sqlite import SQLiteStore
 from syncstate.domain.records import RecordKey
-from syncstate.domain.state import (
-    Event,
-    EventKind,
-    ExportState,
-    JournalEntry,
-    Status,
-    replay,
-    transition,
-)
+from syncstate.domain.state import Event, ExportState, JournalEntry, Status, replay
 from syncstate.errors import StorageError
 from syncstate.testing.store_contract import make_time_records
-
-T0 = dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC)
 
 
 def _write_schema_1(path: Path) -> dict[RecordKey, list[JournalEntry]]:
@@ -40,63 +31,46 @@ def _write_schema_1(path: Path) -> dict[RecordKey, list[JournalEntry]]:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     assert migrate_sqlite(conn, "state", STATE_MIGRATIONS[:1]) == 1
-    histories = {
-        0: [Event.claim(worker="w1", lease_until=T0 + dt.timedelta(minutes=10))],
-        1: [Event.claim(worker="w1"), Event.succeed("R-1", "3")],
-        2: [Event.claim(), Event.fail("Customer 'Acme' is inactive"), Event.claim()],
-        3: [
-            Event.claim(),
-            Event.succeed("R-3", "0"),
-            Event.of(EventKind.RESET, "re-export March"),
-            Event.of(EventKind.UNLINK, "duplicate in payroll"),
-        ],
-    }
     journals: dict[RecordKey, list[JournalEntry]] = {}
     conn.execute("BEGIN")
-    for company in ("acme", "zenith"):
-        for i, record in enumerate(make_time_records(company, 6, employees=2)):
-            key = record.key
-            status, entries = Status(), []
-            for step, event in enumerate(histories.get(i, [])):
-                at = T0 + dt.timedelta(minutes=step)
-                status, entry = transition(key, status, event, at=at, actor=f"user{step}")
-                entries.append(entry)
-            conn.execute(
-                "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash,"
-                " state, generation, revision, remote_id, remote_version, message, previous,"
-                " worker, lease_until, changed_in_flight)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    for record, status, entries in schema_1_history():
+        key = record.key
+        conn.execute(
+            "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash,"
+            " state, generation, revision, remote_id, remote_version, message, previous,"
+            " worker, lease_until, changed_in_flight)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key.company,
+                key.kind,
+                key.source_id,
+                record.on.isoformat(),
+                record.subject,
+                json.dumps(dict(record.fields), separators=(",", ":")),
+                record.hash,
+                *status_to_row(status),
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO journal (company, kind, source_id, at, actor, event, from_state,"
+            " to_state, generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
-                    company,
+                    key.company,
                     key.kind,
                     key.source_id,
-                    record.on.isoformat(),
-                    record.subject,
-                    json.dumps(dict(record.fields), separators=(",", ":")),
-                    record.hash,
-                    *status_to_row(status),
-                ),
-            )
-            conn.executemany(
-                "INSERT INTO journal (company, kind, source_id, at, actor, event, from_state,"
-                " to_state, generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        company,
-                        key.kind,
-                        key.source_id,
-                        e.at.isoformat(),
-                        e.actor,
-                        encode_event(e.event),
-                        e.from_state.value,
-                        e.to_state.value,
-                        e.generation,
-                        e.idempotency_key,
-                    )
-                    for e in entries
-                ],
-            )
-            journals[key] = entries
+                    e.at.isoformat(),
+                    e.actor,
+                    encode_event(e.event),
+                    e.from_state.value,
+                    e.to_state.value,
+                    e.generation,
+                    e.idempotency_key,
+                )
+                for e in entries
+            ],
+        )
+        journals[key] = entries
     conn.execute("COMMIT")
     conn.close()
     return journals

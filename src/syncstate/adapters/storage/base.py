@@ -117,7 +117,7 @@ def status_from_row(row: Sequence[Any]) -> Status:
         message=row[5],
         previous=None if row[6] is None else _STATES[row[6]],
         worker=row[7] or "",
-        lease_until=_from_iso(row[8]),
+        lease_until=None if row[8] is None else dt.datetime.fromisoformat(row[8]),
         changed_in_flight=bool(row[9]),
     )
 
@@ -128,17 +128,26 @@ def status_decoder(limit: int = 4096) -> Callable[[Sequence[Any]], Status]:
     Statuses are immutable, and the records a bulk operation touches often
     share one status (all freshly claimed, all not exported), so decoding each
     distinct row once saves most of the work. At most ``limit`` distinct rows
-    are remembered; the cache lives as long as the returned function.
+    are remembered; once that many were decoded with few rows seen twice (every
+    record's status differs, say by remote id), it stops looking rows up. The
+    cache lives as long as the returned function.
     """
     cache: dict[tuple[Any, ...], Status] = {}
+    lookups = 0  # -1 once caching stopped
 
     def decode(row: Sequence[Any]) -> Status:
+        nonlocal lookups
+        if lookups < 0:
+            return status_from_row(row)
+        lookups += 1
         values = tuple(row)
         status = cache.get(values)
         if status is None:
-            if len(cache) >= limit:
-                cache.clear()
-            status = cache[values] = status_from_row(values)
+            status = status_from_row(values)
+            if len(cache) < limit:
+                cache[values] = status
+            elif lookups * 8 < limit * 9:  # fewer than 1 row in 8 was seen twice
+                lookups = -1
         return status
 
     return decode
@@ -389,6 +398,7 @@ def plan_distinct(
     last_event: Event | None = None
     last_new = Status()
     batch: Any = None
+    shaped: Event | None = None  # the event batch_of was last asked about
     for key, status, event, ref in zip(keys, statuses, events, refs, strict=True):
         if key.company != company:
             check_company(company, key)
@@ -398,8 +408,15 @@ def plan_distinct(
             new = last_new
         else:
             new = last_new = apply(key, status, event, at)
-            if event is not last_event:
-                batch = batch_of(event)
+            if event is not last_event and (
+                shaped is None
+                # the events of one succeed or fail batch differ by payload only
+                or event.kind is not shaped.kind
+                or event.reason != shaped.reason
+                or event.worker != shaped.worker
+                or event.lease_until != shaped.lease_until
+            ):
+                batch, shaped = batch_of(event), event
             last_status, last_event = status, event
         add_status(new)
         add_row(

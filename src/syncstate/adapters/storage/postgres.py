@@ -27,16 +27,22 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+import attrs
 from psycopg_pool import ConnectionPool
 
 from syncstate.adapters.storage.base import (
     STATUS_COLUMNS,
+    JournalEntries,
     check_company,
     decode_event,
     encode_event,
+    event_shape,
     fields_from_json,
     fields_to_json,
+    paused_gc,
+    plan_distinct,
     plan_events,
+    status_decoder,
     status_from_row,
     utc,
 )
@@ -47,7 +53,15 @@ from syncstate.adapters.storage.postgres_migrations import (
     quote_schema,
 )
 from syncstate.domain.records import RecordKey, SourceRecord
-from syncstate.domain.state import EXPORTABLE, Event, EventKind, ExportState, JournalEntry, Status
+from syncstate.domain.state import (
+    EXPORTABLE,
+    Event,
+    EventKind,
+    ExportState,
+    JournalEntry,
+    Status,
+    idempotency_key,
+)
 from syncstate.errors import RecordNotFound
 from syncstate.periods import DateRange
 from syncstate.ports import IngestReport, StoredRecord
@@ -64,8 +78,15 @@ _CLAIMABLE = (
     f"(state IN ({_EXPORTABLE}) OR "
     "(state = 'in_flight' AND (lease_until IS NULL OR lease_until <= %(at)s)))"
 )
+#: a journal row as :func:`~syncstate.adapters.storage.base.plan_distinct` gives it
 _JOURNAL_COLUMNS = (
-    "company, kind, source_id, at, actor, event, from_state, to_state, generation, idempotency_key"
+    "record, batch, remote_id, remote_version, message, from_state, to_state, generation,"
+    " key_generation, key_revision"
+)
+#: a journal row with its idempotency key as text (a record repeated in one operation)
+_JOURNAL_KEYED_COLUMNS = (
+    "record, batch, remote_id, remote_version, message, from_state, to_state, generation,"
+    " idempotency_key"
 )
 _STATUS_TEMP = (
     'CREATE TEMP TABLE _ss_status (kind TEXT COLLATE "C", source_id TEXT COLLATE "C", '
@@ -79,11 +100,16 @@ _INCOMING_TEMP = (
 )
 
 
-def _from_db_status(row: Sequence[Any]) -> Status:
+def _db_status_row(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A status row as PostgreSQL returns it, in the form :func:`status_from_row` reads."""
     lease = row[8]
-    return status_from_row(
-        (*row[:8], None if lease is None else lease.astimezone(dt.UTC).isoformat(), row[9])
-    )
+    if lease is None:
+        return tuple(row)
+    return (*row[:8], lease.astimezone(dt.UTC).isoformat(), row[9])
+
+
+def _from_db_status(row: Sequence[Any]) -> Status:
+    return status_from_row(_db_status_row(row))
 
 
 def _to_db_status(status: Status) -> tuple[Any, ...]:
@@ -123,7 +149,9 @@ def _key_match(keys: Iterable[RecordKey]) -> tuple[str, dict[str, Any]]:
     return f"({' OR '.join(clauses)})", params
 
 
-def _stored(row: Sequence[Any]) -> StoredRecord:
+def _stored(
+    row: Sequence[Any], decode: Callable[[Sequence[Any]], Status] = status_from_row
+) -> StoredRecord:
     record = SourceRecord(
         key=RecordKey(row[0], row[1], row[2]),
         on=row[3],
@@ -131,7 +159,28 @@ def _stored(row: Sequence[Any]) -> StoredRecord:
         fields=fields_from_json(row[5]),
         hash=row[6],
     )
-    return StoredRecord(record, _from_db_status(row[7:]))
+    return StoredRecord(record, decode(_db_status_row(row[7:])))
+
+
+class _Batches:
+    """The journal batches of one transaction: one row per event shape (time, actor,
+    and the event without its per-record payload), inserted when first needed."""
+
+    def __init__(self, conn: Connection, table: str, at: dt.datetime, actor: str) -> None:
+        self._conn, self._table, self._at, self._actor = conn, table, at, actor
+        self._ids: dict[tuple[Any, ...], int] = {}
+
+    def __call__(self, event: Event) -> int:
+        shape = (event.kind, event.reason, event.worker, event.lease_until)
+        batch = self._ids.get(shape)
+        if batch is None:
+            row = self._conn.execute(
+                f"INSERT INTO {self._table} (at, actor, event) VALUES (%s, %s, %s) RETURNING id",
+                (self._at, self._actor, encode_event(event_shape(event))),
+            ).fetchone()
+            assert row is not None
+            batch = self._ids[shape] = int(row[0])
+        return batch
 
 
 class PostgresStore:
@@ -161,6 +210,7 @@ class PostgresStore:
         self._q = quote_schema(schema)
         self._records = f"{self._q}.records"
         self._journal = f"{self._q}.journal"
+        self._batches = f"{self._q}.journal_batches"
         self._db = PostgresConnections(
             dsn,
             pool=pool,
@@ -196,22 +246,29 @@ class PostgresStore:
     # ------------------------------------------------------------------ reads
 
     def _statuses(
-        self, conn: Connection, company: str, keys: Iterable[RecordKey]
-    ) -> dict[RecordKey, Status]:
-        """Current statuses of ``keys``, locked for this transaction (in key order)."""
-        wanted = []
+        self, conn: Connection, company: str, keys: Sequence[RecordKey]
+    ) -> dict[str, dict[str, tuple[int, Status]]]:
+        """Row id and current status of ``keys`` by kind then source id, locked for this
+        transaction (in key order)."""
         for key in keys:
-            check_company(company, key)
-            wanted.append(key)
-        if not wanted:
+            if key.company != company:
+                check_company(company, key)
+        if not keys:
             return {}
-        match, params = _key_match(wanted)
+        match, params = _key_match(keys)
         rows = conn.execute(
-            f"SELECT kind, source_id, {_STATUS} FROM {self._records} "
+            f"SELECT id, kind, source_id, {_STATUS} FROM {self._records} "
             f"WHERE company = %(company)s AND {match} ORDER BY kind, source_id FOR UPDATE",
             {"company": company, **params},
         )
-        return {RecordKey(company, r[0], r[1]): _from_db_status(r[2:]) for r in rows}
+        decode = status_decoder()
+        found: dict[str, dict[str, tuple[int, Status]]] = {}
+        for r in rows:
+            of_kind = found.get(r[1])
+            if of_kind is None:
+                of_kind = found[r[1]] = {}
+            of_kind[r[2]] = (r[0], decode(_db_status_row(r[3:])))
+        return found
 
     def get(self, key: RecordKey) -> StoredRecord:
         """One record with its status."""
@@ -273,30 +330,40 @@ class PostgresStore:
         params = (key.company, key.kind, key.source_id)
 
         def read(conn: Connection) -> tuple[bool, list[Any]]:
-            exists = conn.execute(f"SELECT 1 FROM {self._records} {where}", params).fetchone()
+            exists = conn.execute(f"SELECT id FROM {self._records} {where}", params).fetchone()
+            if exists is None:
+                return False, []
             rows = conn.execute(
-                "SELECT at, actor, event, from_state, to_state, generation, idempotency_key "
-                f"FROM {self._journal} {where} ORDER BY seq",
-                params,
+                "SELECT b.at, b.actor, b.event, j.remote_id, j.remote_version, j.message,"
+                " j.from_state, j.to_state, j.generation, j.key_generation, j.key_revision,"
+                f" j.idempotency_key FROM {self._journal} AS j"
+                f" JOIN {self._batches} AS b ON b.id = j.batch"
+                " WHERE j.record = %s ORDER BY j.seq",
+                (exists[0],),
             ).fetchall()
-            return exists is not None, rows
+            return True, rows
 
         exists, rows = self._db.run("journal", read)
         if not exists:
             raise RecordNotFound(record=str(key))
-        return [
-            JournalEntry(
-                key=key,
-                at=r[0].astimezone(dt.UTC),
-                actor=r[1],
-                event=decode_event(r[2]),
-                from_state=ExportState(r[3]),
-                to_state=ExportState(r[4]),
-                generation=r[5],
-                idempotency_key=r[6],
+        entries = []
+        for r in rows:
+            event = decode_event(r[2])
+            if r[3] is not None or r[4] is not None or r[5] is not None:
+                event = attrs.evolve(event, remote_id=r[3], remote_version=r[4], message=r[5])
+            entries.append(
+                JournalEntry(
+                    key=key,
+                    at=r[0].astimezone(dt.UTC),
+                    actor=r[1],
+                    event=event,
+                    from_state=ExportState(r[6]),
+                    to_state=ExportState(r[7]),
+                    generation=r[8],
+                    idempotency_key=r[11] or idempotency_key(key, r[9], r[10]),
+                )
             )
-            for r in rows
-        ]
+        return entries
 
     def counts(self, company: str) -> dict[ExportState, int]:
         """Records per state."""
@@ -324,60 +391,127 @@ class PostgresStore:
 
     # ----------------------------------------------------------------- writes
 
-    def _write_plan(
+    def _write_statuses(
         self,
         conn: Connection,
         company: str,
-        statuses: dict[RecordKey, Status],
-        entries: list[JournalEntry],
+        keys: Sequence[RecordKey],
+        statuses: Sequence[Status],
     ) -> None:
-        status_rows = [(k.kind, k.source_id, *_to_db_status(s)) for k, s in statuses.items()]
-        journal_rows = [
-            (
-                e.key.company,
-                e.key.kind,
-                e.key.source_id,
-                e.at,
-                e.actor,
-                encode_event(e.event),
-                e.from_state.value,
-                e.to_state.value,
-                e.generation,
-                e.idempotency_key,
-            )
-            for e in entries
-        ]
+        """Write ``statuses[i]`` to record ``keys[i]``: runs of records sharing one status
+        object with one statement per run and kind, the others through ``COPY`` and one
+        join (or pipelined ``executemany`` when they are few). Rows are found through the
+        primary key."""
+        groups: dict[tuple[Any, ...], list[RecordKey]] = {}
+        singles: list[tuple[Any, ...]] = []
+        last: Status | None = None
+        row: tuple[Any, ...] = ()
+        run: list[RecordKey] = []
+
+        def close_run() -> None:
+            if len(run) == 1:
+                singles.append((run[0].kind, run[0].source_id, *row))
+            elif run:
+                groups.setdefault(row, []).extend(run)
+
+        for key, status in zip(keys, statuses, strict=True):
+            if status is last:
+                run.append(key)
+                continue
+            close_run()
+            last, row, run = status, _to_db_status(status), [key]
+        close_run()
+        set_all = ", ".join(f"{c} = %s" for c in STATUS_COLUMNS)
         with conn.cursor() as cur:
-            if len(status_rows) < _BULK:
+            for row, members in groups.items():
+                by_kind: dict[str, list[str]] = {}
+                for key in members:
+                    by_kind.setdefault(key.kind, []).append(key.source_id)
+                for kind, ids in by_kind.items():
+                    cur.execute(
+                        f"UPDATE {self._records} SET {set_all} WHERE company = %s "
+                        "AND kind = %s AND source_id = ANY(%s::text[])",
+                        (*row, company, kind, ids),
+                    )
+            if len(singles) < _BULK:
                 cur.executemany(
-                    f"UPDATE {self._records} SET "
-                    + ", ".join(f"{c} = %s" for c in STATUS_COLUMNS)
-                    + " WHERE company = %s AND kind = %s AND source_id = %s",
-                    [(*row[2:], company, row[0], row[1]) for row in status_rows],
+                    f"UPDATE {self._records} SET {set_all} "
+                    "WHERE company = %s AND kind = %s AND source_id = %s",
+                    [(*r[2:], company, r[0], r[1]) for r in singles],
                 )
-            else:
-                cur.execute(_STATUS_TEMP)
-                with cur.copy("COPY _ss_status FROM STDIN") as copy:
-                    for row in status_rows:
-                        copy.write_row(row)
-                cur.execute(
-                    f"UPDATE {self._records} AS r SET "
-                    + ", ".join(f"{c} = s.{c}" for c in STATUS_COLUMNS)
-                    + " FROM _ss_status AS s WHERE r.company = %s"
-                    " AND r.kind = s.kind AND r.source_id = s.source_id",
-                    (company,),
+                return
+            cur.execute(_STATUS_TEMP)
+            with cur.copy("COPY _ss_status FROM STDIN") as copy:
+                for single in singles:
+                    copy.write_row(single)
+            cur.execute(
+                f"UPDATE {self._records} AS r SET "
+                + ", ".join(f"{c} = s.{c}" for c in STATUS_COLUMNS)
+                + " FROM _ss_status AS s WHERE r.company = %s"
+                " AND r.kind = s.kind AND r.source_id = s.source_id",
+                (company,),
+            )
+            cur.execute("DROP TABLE _ss_status")
+
+    def _write_journal(
+        self, conn: Connection, rows: Sequence[tuple[Any, ...]], *, keyed: bool = False
+    ) -> None:
+        """Append journal rows as :func:`plan_distinct` gives them (``keyed``: with the
+        idempotency key as text instead of its generation and revision)."""
+        columns = _JOURNAL_KEYED_COLUMNS if keyed else _JOURNAL_COLUMNS
+        with conn.cursor() as cur:
+            if len(rows) < _BULK:
+                marks = ", ".join(["%s"] * len(columns.split(",")))
+                cur.executemany(f"INSERT INTO {self._journal} ({columns}) VALUES ({marks})", rows)
+                return
+            with cur.copy(f"COPY {self._journal} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def _apply_found(
+        self,
+        conn: Connection,
+        company: str,
+        batch: Sequence[tuple[RecordKey, Event]],
+        found: dict[str, dict[str, tuple[int, Status]]],
+        *,
+        at: dt.datetime,
+        actor: str,
+    ) -> Sequence[JournalEntry]:
+        """Plan ``batch`` against the ``found`` statuses and write the result."""
+        keys = [key for key, _ in batch]
+        hits = [found.get(key.kind, {}).get(key.source_id) for key in keys]
+        batches = _Batches(conn, self._batches, at, actor)
+        if len({(k.kind, k.source_id) for k in keys}) == len(keys):  # each record once
+            before = [None if hit is None else hit[1] for hit in hits]
+            ids = [None if hit is None else hit[0] for hit in hits]
+            events = [event for _, event in batch]
+            after, rows = plan_distinct(company, keys, before, events, ids, at=at, batch_of=batches)
+            self._write_statuses(conn, company, keys, after)
+            self._write_journal(conn, rows)
+            return JournalEntries(keys, before, events, at=at, actor=actor)  # type: ignore[arg-type]
+        current = {key: hit[1] for key, hit in zip(keys, hits, strict=True) if hit is not None}
+        statuses, entries = plan_events(company, current, batch, at=at, actor=actor)
+        self._write_statuses(conn, company, list(statuses), list(statuses.values()))
+        self._write_journal(
+            conn,
+            [
+                (
+                    found[e.key.kind][e.key.source_id][0],
+                    batches(e.event),
+                    e.event.remote_id,
+                    e.event.remote_version,
+                    e.event.message,
+                    e.from_state.value,
+                    e.to_state.value,
+                    e.generation,
+                    e.idempotency_key,
                 )
-                cur.execute("DROP TABLE _ss_status")
-            if len(journal_rows) < _BULK:
-                marks = ", ".join(["%s"] * 10)
-                cur.executemany(
-                    f"INSERT INTO {self._journal} ({_JOURNAL_COLUMNS}) VALUES ({marks})",
-                    journal_rows,
-                )
-            else:
-                with cur.copy(f"COPY {self._journal} ({_JOURNAL_COLUMNS}) FROM STDIN") as copy:
-                    for row in journal_rows:
-                        copy.write_row(row)
+                for e in entries
+            ],
+            keyed=True,
+        )
+        return entries
 
     def ingest(
         self, company: str, records: Iterable[SourceRecord], *, at: dt.datetime, actor: str
@@ -419,36 +553,45 @@ class PostgresStore:
                 )
                 added = cur.rowcount
                 rows = cur.execute(
-                    f"SELECT r.kind, r.source_id, {', '.join('r.' + c for c in STATUS_COLUMNS)} "
+                    f"SELECT r.id, r.kind, r.source_id, "
+                    f"{', '.join('r.' + c for c in STATUS_COLUMNS)} "
                     f"FROM {self._records} AS r, _ss_incoming AS i WHERE r.company = %s "
                     "AND r.kind = i.kind AND r.source_id = i.source_id AND r.hash <> i.hash "
                     "ORDER BY r.kind, r.source_id FOR UPDATE OF r",
                     (company,),
                 ).fetchall()
-                before = {RecordKey(company, r[0], r[1]): _from_db_status(r[2:]) for r in rows}
                 outdated: tuple[RecordKey, ...] = ()
-                if before:
+                if rows:
                     cur.execute(
                         f"UPDATE {self._records} AS r SET on_date = i.on_date, "
                         f"subject = i.subject, fields = i.fields, hash = i.hash {join}",
                         (company,),
                     )
+                    keys = [RecordKey(company, r[1], r[2]) for r in rows]
+                    before = [_from_db_status(r[3:]) for r in rows]
                     event = Event.of(EventKind.SOURCE_CHANGED, "source changed")
-                    statuses, entries = plan_events(
-                        company, before, [(k, event) for k in sorted(before)], at=at, actor=actor
+                    after, journal = plan_distinct(
+                        company,
+                        keys,
+                        before,
+                        [event] * len(keys),
+                        [r[0] for r in rows],
+                        at=at,
+                        batch_of=_Batches(conn, self._batches, at, actor),
                     )
-                    self._write_plan(conn, company, statuses, entries)
+                    self._write_statuses(conn, company, keys, after)
+                    self._write_journal(conn, journal)
                     outdated = tuple(
                         key
-                        for key, status in statuses.items()
-                        if status.state is ExportState.OUTDATED
-                        and before[key].state is not ExportState.OUTDATED
+                        for key, old, new in zip(keys, before, after, strict=True)
+                        if new.state is ExportState.OUTDATED
+                        and old.state is not ExportState.OUTDATED
                     )
                 cur.execute("DROP TABLE _ss_incoming")
             return IngestReport(
                 added=added,
-                changed=len(before),
-                unchanged=len(ordered) - added - len(before),
+                changed=len(rows),
+                unchanged=len(ordered) - added - len(rows),
                 outdated=outdated,
             )
 
@@ -461,18 +604,17 @@ class PostgresStore:
         *,
         at: dt.datetime,
         actor: str,
-    ) -> list[JournalEntry]:
+    ) -> Sequence[JournalEntry]:
         """Apply events atomically: all of them or none."""
         at = utc(at)
-        batch = list(events)
+        with paused_gc():
+            batch = list(events)
 
-        def write(conn: Connection) -> list[JournalEntry]:
-            before = self._statuses(conn, company, (key for key, _ in batch))
-            statuses, entries = plan_events(company, before, batch, at=at, actor=actor)
-            self._write_plan(conn, company, statuses, entries)
-            return entries
+            def write(conn: Connection) -> Sequence[JournalEntry]:
+                found = self._statuses(conn, company, [key for key, _ in batch])
+                return self._apply_found(conn, company, batch, found, at=at, actor=actor)
 
-        return self._db.run("apply", write)
+            return self._db.run("apply", write)
 
     def claim(
         self,
@@ -506,24 +648,31 @@ class PostgresStore:
             where.append(match)
             params.update(by_kind)
         sql = (
-            f"SELECT {_RECORD_COLUMNS} FROM {self._records} WHERE {' AND '.join(where)} "
+            f"SELECT id, {_RECORD_COLUMNS} FROM {self._records} WHERE {' AND '.join(where)} "
             "ORDER BY kind, source_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
         )
 
         def write(conn: Connection) -> list[StoredRecord]:
-            stored = [_stored(row) for row in conn.execute(sql, params).fetchall()]
+            rows = conn.execute(sql, params).fetchall()
+            decode = status_decoder()
+            stored = [_stored(row[1:], decode) for row in rows]
+            ids = [row[0] for row in rows]
             event = Event.claim(worker=worker, lease_until=lease)
-            statuses, entries = plan_events(
+            after, journal = plan_distinct(
                 company,
-                {s.key: s.status for s in stored},
-                [(s.key, event) for s in stored],
+                [s.key for s in stored],
+                [s.status for s in stored],
+                [event] * len(stored),
+                ids,
                 at=at,
-                actor=actor,
+                batch_of=_Batches(conn, self._batches, at, actor),
             )
-            self._write_plan(conn, company, statuses, entries)
-            return [StoredRecord(s.record, statuses[s.key]) for s in stored]
+            self._write_statuses(conn, company, [s.key for s in stored], after)
+            self._write_journal(conn, journal)
+            return [StoredRecord(s.record, new) for s, new in zip(stored, after, strict=True)]
 
-        return self._db.run("claim", write)
+        with paused_gc():
+            return self._db.run("claim", write)
 
     def close(self) -> None:
         """Close the pool this store opened (a host's pool or factory is left alone)."""

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 
 import attrs
@@ -58,6 +58,7 @@ from syncstate.ports import IngestReport, StoredRecord
 __all__ = ["SQLiteStore"]
 
 _CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
+_ROWS_PER_STATEMENT = 100  # rows per multi-row VALUES list (bounded by the variable limit)
 #: read statuses grouped once a chunk held fewer distinct statuses than 1 in this many rows
 _GROUPED_BELOW = 16
 _STATUS_LIST = ", ".join(STATUS_COLUMNS)
@@ -66,11 +67,17 @@ _RECORD_COLUMNS = "company, kind, source_id, on_date, subject, fields, hash, " +
     STATUS_COLUMNS
 )
 _SET_STATUS = "UPDATE records SET " + ", ".join(f"{c} = ?" for c in STATUS_COLUMNS)
-_UPDATE_STATUS = _SET_STATUS + " WHERE id = ?"
-#: one journal row as :func:`~syncstate.adapters.storage.base.plan_distinct` gives it
+#: statuses (as status_to_row gives them, then the row id) written from a VALUES list
+_UPDATE_STATUSES = (
+    "UPDATE records SET "
+    + ", ".join(f"{c} = v.column{i}" for i, c in enumerate(STATUS_COLUMNS, start=1))
+    + " FROM (VALUES {values}) AS v WHERE records.id = v.column"
+    + str(len(STATUS_COLUMNS) + 1)
+)
+#: journal rows as :func:`~syncstate.adapters.storage.base.plan_distinct` gives them
 _INSERT_JOURNAL = (
     "INSERT INTO journal (record, batch, remote_id, remote_version, message, from_state,"
-    " to_state, generation, key_generation, key_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " to_state, generation, key_generation, key_revision) VALUES {values}"
 )
 #: a journal row whose idempotency key is stored as text (events on one record repeated
 #: within an operation, planned by plan_events)
@@ -89,6 +96,25 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
+def _write_rows(conn: sqlite3.Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run ``sql`` (with a ``{values}`` slot) for ``rows`` of equal width, many rows per
+    statement: a multi-row ``VALUES`` list is parsed once per chunk and saves SQLite a
+    statement step per row (about a fifth of a bulk write, measured)."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(
+        1, min(_ROWS_PER_STATEMENT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    )
+    one = "(" + ", ".join("?" * width) + ")"
+    full = sql.format(values=", ".join([one] * per))
+    flat = chain.from_iterable
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        statement = full if len(chunk) == per else sql.format(values=", ".join([one] * len(chunk)))
+        conn.execute(statement, list(flat(chunk)))
+
+
 class _Batches:
     """The journal batches of one write: one row per event shape (time, actor, and the
     event without its per-record payload), inserted when first needed."""
@@ -96,18 +122,8 @@ class _Batches:
     def __init__(self, conn: sqlite3.Connection, at: dt.datetime, actor: str) -> None:
         self._conn, self._at, self._actor = conn, at.isoformat(), actor
         self._ids: dict[tuple[Any, ...], int] = {}
-        self._last: tuple[Event, int] | None = None
 
     def __call__(self, event: Event) -> int:
-        last = self._last
-        if (
-            last is not None
-            and event.kind is last[0].kind
-            and event.reason == last[0].reason
-            and event.worker == last[0].worker
-            and event.lease_until == last[0].lease_until
-        ):
-            return last[1]  # succeed / fail events of one operation differ by payload only
         shape = (event.kind, event.reason, event.worker, event.lease_until)
         batch = self._ids.get(shape)
         if batch is None:
@@ -116,7 +132,6 @@ class _Batches:
                 (self._at, self._actor, encode_event(event_shape(event))),
             )
             batch = self._ids[shape] = int(cursor.lastrowid or 0)
-        self._last = (event, batch)
         return batch
 
 
@@ -365,7 +380,7 @@ class SQLiteStore:
             for chunk in _chunks(ids):
                 marks = ", ".join("?" * len(chunk))
                 conn.execute(f"{_SET_STATUS} WHERE id IN ({marks})", (*row, *chunk))
-        conn.executemany(_UPDATE_STATUS, singles)
+        _write_rows(conn, _UPDATE_STATUSES, singles)
 
     def _apply_distinct(
         self,
@@ -400,7 +415,7 @@ class SQLiteStore:
         )
         # planning raised RecordNotFound if any key was missing
         self._write_statuses(conn, ids, after)  # type: ignore[arg-type]
-        conn.executemany(_INSERT_JOURNAL, rows)
+        _write_rows(conn, _INSERT_JOURNAL, rows)
         # the rows go now (so the collector never walks them); entries are recomputed
         return before, after, JournalEntries(keys, before, events, at=at, actor=actor)  # type: ignore[arg-type]
 
@@ -448,9 +463,10 @@ class SQLiteStore:
                     unchanged += 1
                 else:
                     changed.append(record)
-            conn.executemany(
+            _write_rows(
+                conn,
                 "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "VALUES {values}",
                 new_rows,
             )
             outdated: tuple[RecordKey, ...] = ()
@@ -645,7 +661,7 @@ class SQLiteStore:
             batch_of=_Batches(conn, at, actor),
         )
         self._write_statuses(conn, ids, after)
-        conn.executemany(_INSERT_JOURNAL, journal)
+        _write_rows(conn, _INSERT_JOURNAL, journal)
         return [StoredRecord(r, s) for r, s in zip(records, after, strict=True)]
 
     def close(self) -> None:
