@@ -180,6 +180,39 @@ class StateStoreContract:
         assert replay(key, entries) == store.get(key).status
         assert store.get(key).status.generation == 1
 
+    def test_one_apply_may_move_a_record_several_times(self, store: StateStore) -> None:
+        records = make_time_records("acme", 3)
+        store.ingest("acme", records, at=T0, actor="t")
+        first, second = records[0].key, records[1].key
+        entries = store.apply(
+            "acme",
+            [
+                (first, Event.claim(worker="w")),
+                (second, Event.claim(worker="w")),
+                (first, Event.fail("no customer")),
+                (first, Event.claim(worker="w")),
+                (first, Event.succeed("R-1", "7")),
+            ],
+            at=T0,
+            actor="t",
+        )
+        assert [(e.key, e.event.kind) for e in entries] == [
+            (first, EventKind.CLAIM),
+            (second, EventKind.CLAIM),
+            (first, EventKind.FAIL),
+            (first, EventKind.CLAIM),
+            (first, EventKind.SUCCEED),
+        ]
+        stored = store.journal(first)
+        assert stored == [e for e in entries if e.key == first]
+        # the failure bumped the revision: the retry was sent with a key of its own
+        assert stored[0].idempotency_key == stored[1].idempotency_key
+        assert stored[2].idempotency_key != stored[0].idempotency_key
+        assert stored[3].event == Event.succeed("R-1", "7")
+        assert replay(first, stored) == store.get(first).status
+        assert store.get(first).state is ExportState.EXPORTED
+        assert store.get(second).state is ExportState.IN_FLIGHT
+
     def test_bulk_apply_over_many_records_in_mixed_states(self, store: StateStore) -> None:
         """Thousands of records in a few shared statuses (how bulk operations look, and
         what stores may read in chunks or grouped by status) get exactly the transitions

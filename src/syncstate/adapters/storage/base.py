@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any, overload
 
+import attrs
+
 from syncstate.domain.records import RecordKey, SourceRecord
 from syncstate.domain.state import (
     Event,
@@ -24,12 +26,15 @@ from syncstate.domain.state import (
     JournalEntry,
     Status,
     apply,
+    idempotency_key,
     journal_entry,
 )
 from syncstate.errors import InputError, RecordNotFound
 
 __all__ = [
+    "JOURNAL_READ_COLUMNS",
     "STATUS_COLUMNS",
+    "JournalBatches",
     "JournalEntries",
     "check_company",
     "decode_event",
@@ -37,7 +42,9 @@ __all__ = [
     "event_shape",
     "fields_from_json",
     "fields_to_json",
+    "journal_entry_from_row",
     "journal_rows",
+    "keyed_journal_rows",
     "paused_gc",
     "plan_distinct",
     "plan_events",
@@ -300,6 +307,80 @@ def event_shape(event: Event) -> Event:
         worker=event.worker,
         lease_until=event.lease_until,
     )
+
+
+class JournalBatches:
+    """The journal batches of one write transaction, as ``batch_of`` for :func:`plan_distinct`.
+
+    One batch per event shape (what :func:`event_shape` keeps), created when first
+    needed by ``insert``, which stores the shape's JSON with the operation's time and
+    actor and returns the new batch's id.
+    """
+
+    __slots__ = ("_ids", "_insert")
+
+    def __init__(self, insert: Callable[[str], int]) -> None:
+        self._insert = insert
+        self._ids: dict[tuple[Any, ...], int] = {}
+
+    def __call__(self, event: Event) -> int:
+        """The batch of ``event``."""
+        shape = (event.kind, event.reason, event.worker, event.lease_until)
+        batch = self._ids.get(shape)
+        if batch is None:
+            batch = self._ids[shape] = self._insert(encode_event(event_shape(event)))
+        return batch
+
+
+#: the columns a store reads a journal row back with, in the order
+#: :func:`journal_entry_from_row` takes them (``b``: the batch, ``j``: the row)
+JOURNAL_READ_COLUMNS = (
+    "b.at, b.actor, b.event, j.remote_id, j.remote_version, j.message, j.from_state,"
+    " j.to_state, j.generation, j.key_generation, j.key_revision, j.idempotency_key"
+)
+
+
+def journal_entry_from_row(key: RecordKey, at: dt.datetime, row: Sequence[Any]) -> JournalEntry:
+    """A stored journal row (:data:`JOURNAL_READ_COLUMNS`, ``at`` already decoded) as an
+    entry: the batch's event with the row's payload, and the idempotency key stored as
+    text (rows carried over from schema 1) or derived from its generation and revision."""
+    event = decode_event(row[2])
+    if row[3] is not None or row[4] is not None or row[5] is not None:
+        event = attrs.evolve(event, remote_id=row[3], remote_version=row[4], message=row[5])
+    return JournalEntry(
+        key=key,
+        at=at,
+        actor=row[1],
+        event=event,
+        from_state=_STATES[row[6]],
+        to_state=_STATES[row[7]],
+        generation=row[8],
+        idempotency_key=row[11] or idempotency_key(key, row[9], row[10]),
+    )
+
+
+def keyed_journal_rows(
+    entries: Iterable[JournalEntry],
+    ref_of: Callable[[RecordKey], Any],
+    batch_of: Callable[[Event], Any],
+) -> list[tuple[Any, ...]]:
+    """Journal rows of entries :func:`plan_events` planned (a record may repeat), with
+    the idempotency key as text: ``(ref, batch, remote_id, remote_version, message,
+    from_state, to_state, generation, idempotency_key)``."""
+    return [
+        (
+            ref_of(e.key),
+            batch_of(e.event),
+            e.event.remote_id,
+            e.event.remote_version,
+            e.event.message,
+            e.from_state._value_,
+            e.to_state._value_,
+            e.generation,
+            e.idempotency_key,
+        )
+        for e in entries
+    ]
 
 
 class JournalEntries(Sequence[JournalEntry]):

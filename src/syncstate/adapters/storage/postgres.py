@@ -27,18 +27,18 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-import attrs
 from psycopg_pool import ConnectionPool
 
 from syncstate.adapters.storage.base import (
+    JOURNAL_READ_COLUMNS,
     STATUS_COLUMNS,
+    JournalBatches,
     JournalEntries,
     check_company,
-    decode_event,
-    encode_event,
-    event_shape,
     fields_from_json,
     fields_to_json,
+    journal_entry_from_row,
+    keyed_journal_rows,
     paused_gc,
     plan_distinct,
     plan_events,
@@ -60,7 +60,6 @@ from syncstate.domain.state import (
     ExportState,
     JournalEntry,
     Status,
-    idempotency_key,
 )
 from syncstate.errors import RecordNotFound
 from syncstate.periods import DateRange
@@ -162,25 +161,16 @@ def _stored(
     return StoredRecord(record, decode(_db_status_row(row[7:])))
 
 
-class _Batches:
-    """The journal batches of one transaction: one row per event shape (time, actor,
-    and the event without its per-record payload), inserted when first needed."""
+def _batches(conn: Connection, table: str, at: dt.datetime, actor: str) -> JournalBatches:
+    def insert(event: str) -> int:
+        row = conn.execute(
+            f"INSERT INTO {table} (at, actor, event) VALUES (%s, %s, %s) RETURNING id",
+            (at, actor, event),
+        ).fetchone()
+        assert row is not None  # RETURNING gives the row
+        return int(row[0])
 
-    def __init__(self, conn: Connection, table: str, at: dt.datetime, actor: str) -> None:
-        self._conn, self._table, self._at, self._actor = conn, table, at, actor
-        self._ids: dict[tuple[Any, ...], int] = {}
-
-    def __call__(self, event: Event) -> int:
-        shape = (event.kind, event.reason, event.worker, event.lease_until)
-        batch = self._ids.get(shape)
-        if batch is None:
-            row = self._conn.execute(
-                f"INSERT INTO {self._table} (at, actor, event) VALUES (%s, %s, %s) RETURNING id",
-                (self._at, self._actor, encode_event(event_shape(event))),
-            ).fetchone()
-            assert row is not None
-            batch = self._ids[shape] = int(row[0])
-        return batch
+    return JournalBatches(insert)
 
 
 class PostgresStore:
@@ -334,9 +324,7 @@ class PostgresStore:
             if exists is None:
                 return False, []
             rows = conn.execute(
-                "SELECT b.at, b.actor, b.event, j.remote_id, j.remote_version, j.message,"
-                " j.from_state, j.to_state, j.generation, j.key_generation, j.key_revision,"
-                f" j.idempotency_key FROM {self._journal} AS j"
+                f"SELECT {JOURNAL_READ_COLUMNS} FROM {self._journal} AS j"
                 f" JOIN {self._batches} AS b ON b.id = j.batch"
                 " WHERE j.record = %s ORDER BY j.seq",
                 (exists[0],),
@@ -346,24 +334,7 @@ class PostgresStore:
         exists, rows = self._db.run("journal", read)
         if not exists:
             raise RecordNotFound(record=str(key))
-        entries = []
-        for r in rows:
-            event = decode_event(r[2])
-            if r[3] is not None or r[4] is not None or r[5] is not None:
-                event = attrs.evolve(event, remote_id=r[3], remote_version=r[4], message=r[5])
-            entries.append(
-                JournalEntry(
-                    key=key,
-                    at=r[0].astimezone(dt.UTC),
-                    actor=r[1],
-                    event=event,
-                    from_state=ExportState(r[6]),
-                    to_state=ExportState(r[7]),
-                    generation=r[8],
-                    idempotency_key=r[11] or idempotency_key(key, r[9], r[10]),
-                )
-            )
-        return entries
+        return [journal_entry_from_row(key, r[0].astimezone(dt.UTC), r) for r in rows]
 
     def counts(self, company: str) -> dict[ExportState, int]:
         """Records per state."""
@@ -481,7 +452,7 @@ class PostgresStore:
         """Plan ``batch`` against the ``found`` statuses and write the result."""
         keys = [key for key, _ in batch]
         hits = [found.get(key.kind, {}).get(key.source_id) for key in keys]
-        batches = _Batches(conn, self._batches, at, actor)
+        batches = _batches(conn, self._batches, at, actor)
         if len({(k.kind, k.source_id) for k in keys}) == len(keys):  # each record once
             before = [None if hit is None else hit[1] for hit in hits]
             ids = [None if hit is None else hit[0] for hit in hits]
@@ -495,20 +466,7 @@ class PostgresStore:
         self._write_statuses(conn, company, list(statuses), list(statuses.values()))
         self._write_journal(
             conn,
-            [
-                (
-                    found[e.key.kind][e.key.source_id][0],
-                    batches(e.event),
-                    e.event.remote_id,
-                    e.event.remote_version,
-                    e.event.message,
-                    e.from_state.value,
-                    e.to_state.value,
-                    e.generation,
-                    e.idempotency_key,
-                )
-                for e in entries
-            ],
+            keyed_journal_rows(entries, lambda key: found[key.kind][key.source_id][0], batches),
             keyed=True,
         )
         return entries
@@ -577,7 +535,7 @@ class PostgresStore:
                         [event] * len(keys),
                         [r[0] for r in rows],
                         at=at,
-                        batch_of=_Batches(conn, self._batches, at, actor),
+                        batch_of=_batches(conn, self._batches, at, actor),
                     )
                     self._write_statuses(conn, company, keys, after)
                     self._write_journal(conn, journal)
@@ -665,7 +623,7 @@ class PostgresStore:
                 [event] * len(stored),
                 ids,
                 at=at,
-                batch_of=_Batches(conn, self._batches, at, actor),
+                batch_of=_batches(conn, self._batches, at, actor),
             )
             self._write_statuses(conn, company, [s.key for s in stored], after)
             self._write_journal(conn, journal)

@@ -20,17 +20,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, repeat
 from typing import Any
 
-import attrs
-
 from syncstate.adapters.storage.base import (
+    JOURNAL_READ_COLUMNS,
     STATUS_COLUMNS,
+    JournalBatches,
     JournalEntries,
     check_company,
-    decode_event,
-    encode_event,
-    event_shape,
     fields_from_json,
     fields_to_json,
+    journal_entry_from_row,
+    keyed_journal_rows,
     paused_gc,
     plan_distinct,
     plan_events,
@@ -49,7 +48,6 @@ from syncstate.domain.state import (
     ExportState,
     JournalEntry,
     Status,
-    idempotency_key,
 )
 from syncstate.errors import RecordNotFound
 from syncstate.periods import DateRange
@@ -115,24 +113,17 @@ def _write_rows(conn: sqlite3.Connection, sql: str, rows: Sequence[tuple[Any, ..
         conn.execute(statement, list(flat(chunk)))
 
 
-class _Batches:
-    """The journal batches of one write: one row per event shape (time, actor, and the
-    event without its per-record payload), inserted when first needed."""
+def _batches(conn: sqlite3.Connection, at: dt.datetime, actor: str) -> JournalBatches:
+    at_text = at.isoformat()
 
-    def __init__(self, conn: sqlite3.Connection, at: dt.datetime, actor: str) -> None:
-        self._conn, self._at, self._actor = conn, at.isoformat(), actor
-        self._ids: dict[tuple[Any, ...], int] = {}
+    def insert(event: str) -> int:
+        cursor = conn.execute(
+            "INSERT INTO journal_batches (at, actor, event) VALUES (?, ?, ?)",
+            (at_text, actor, event),
+        )
+        return int(cursor.lastrowid or 0)
 
-    def __call__(self, event: Event) -> int:
-        shape = (event.kind, event.reason, event.worker, event.lease_until)
-        batch = self._ids.get(shape)
-        if batch is None:
-            cursor = self._conn.execute(
-                "INSERT INTO journal_batches (at, actor, event) VALUES (?, ?, ?)",
-                (self._at, self._actor, encode_event(event_shape(event))),
-            )
-            batch = self._ids[shape] = int(cursor.lastrowid or 0)
-        return batch
+    return JournalBatches(insert)
 
 
 class SQLiteStore:
@@ -294,34 +285,15 @@ class SQLiteStore:
                 []
                 if exists is None
                 else conn.execute(
-                    "SELECT b.at, b.actor, b.event, j.remote_id, j.remote_version, j.message,"
-                    " j.from_state, j.to_state, j.generation, j.key_generation,"
-                    " j.key_revision, j.idempotency_key"
-                    " FROM journal AS j JOIN journal_batches AS b ON b.id = j.batch"
+                    f"SELECT {JOURNAL_READ_COLUMNS} FROM journal AS j"
+                    " JOIN journal_batches AS b ON b.id = j.batch"
                     " WHERE j.record = ? ORDER BY j.seq",
                     (exists[0],),
                 ).fetchall()
             )
         if exists is None:
             raise RecordNotFound(record=str(key))
-        entries = []
-        for r in rows:
-            event = decode_event(r[2])
-            if r[3] is not None or r[4] is not None or r[5] is not None:
-                event = attrs.evolve(event, remote_id=r[3], remote_version=r[4], message=r[5])
-            entries.append(
-                JournalEntry(
-                    key=key,
-                    at=dt.datetime.fromisoformat(r[0]),
-                    actor=r[1],
-                    event=event,
-                    from_state=ExportState(r[6]),
-                    to_state=ExportState(r[7]),
-                    generation=r[8],
-                    idempotency_key=r[11] or idempotency_key(key, r[9], r[10]),
-                )
-            )
-        return entries
+        return [journal_entry_from_row(key, dt.datetime.fromisoformat(r[0]), r) for r in rows]
 
     def counts(self, company: str) -> dict[ExportState, int]:
         """Records per state."""
@@ -411,7 +383,7 @@ class SQLiteStore:
                 add_id(hit[0])
                 add_before(hit[1])
         after, rows = plan_distinct(
-            company, keys, before, events, ids, at=at, batch_of=_Batches(conn, at, actor)
+            company, keys, before, events, ids, at=at, batch_of=_batches(conn, at, actor)
         )
         # planning raised RecordNotFound if any key was missing
         self._write_statuses(conn, ids, after)  # type: ignore[arg-type]
@@ -545,23 +517,11 @@ class SQLiteStore:
             [found[key.kind][key.source_id][0] for key in statuses],
             list(statuses.values()),
         )
-        batch_of = _Batches(conn, at, actor)
         conn.executemany(
             _INSERT_JOURNAL_KEYED,
-            [
-                (
-                    found[e.key.kind][e.key.source_id][0],
-                    batch_of(e.event),
-                    e.event.remote_id,
-                    e.event.remote_version,
-                    e.event.message,
-                    e.from_state.value,
-                    e.to_state.value,
-                    e.generation,
-                    e.idempotency_key,
-                )
-                for e in entries
-            ],
+            keyed_journal_rows(
+                entries, lambda key: found[key.kind][key.source_id][0], _batches(conn, at, actor)
+            ),
         )
         return entries
 
@@ -658,7 +618,7 @@ class SQLiteStore:
             [event] * len(claimed),
             ids,
             at=at,
-            batch_of=_Batches(conn, at, actor),
+            batch_of=_batches(conn, at, actor),
         )
         self._write_statuses(conn, ids, after)
         _write_rows(conn, _INSERT_JOURNAL, journal)
