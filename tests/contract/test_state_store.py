@@ -24,3 +24,14 @@ class TestSQLiteStore(StateStoreContract):
         s = SQLiteStore(tmp_path / "state.db")
         yield s
         s.close()
+
+
+class TestSQLiteStoreWithoutJSONFunctions(StateStoreContract):
+    """An SQLite built without the JSON functions: statuses are never read grouped."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
+        s = SQLiteStore(tmp_path / "state.db")
+        s._json = False  # as _has_json finds on such a build
+        yield s
+        s.close()

@@ -113,6 +113,15 @@ def _write_rows(conn: sqlite3.Connection, sql: str, rows: Sequence[tuple[Any, ..
         conn.execute(statement, list(flat(chunk)))
 
 
+def _has_json(conn: sqlite3.Connection) -> bool:
+    """Whether this SQLite has the JSON functions (built in since 3.38, optional before)."""
+    try:
+        conn.execute("SELECT json_group_array(1)").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
 def _batches(conn: sqlite3.Connection, at: dt.datetime, actor: str) -> JournalBatches:
     at_text = at.isoformat()
 
@@ -135,6 +144,7 @@ class SQLiteStore:
             path, component="state", migrations=STATE_MIGRATIONS, timeout=timeout
         )
         self._lock = threading.RLock()
+        self._json = _has_json(self._conn)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -203,7 +213,7 @@ class SQLiteStore:
                         of_kind[row[1]] = (row[0], status)
                 # a bulk operation's records mostly share a few statuses (all claimed,
                 # all not exported): then read the next chunk grouped by status
-                grouped = runs * _GROUPED_BELOW <= len(chunk)
+                grouped = self._json and runs * _GROUPED_BELOW <= len(chunk)
         return found, sum(len(ids) for ids in by_kind.values())
 
     @staticmethod
