@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncstate.adapters.storage.base import JournalEntries, plan_distinct, plan_events
+from syncstate.adapters.storage.base import plan_distinct, plan_events
+from syncstate.adapters.storage.journal import JournalEntries
 from syncstate.domain.records import RecordKey
 from syncstate.domain.state import Event, EventKind, ExportState, Status
 from syncstate.errors import InvalidTransition, RecordNotFound

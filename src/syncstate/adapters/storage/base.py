@@ -14,9 +14,7 @@ import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring
-from typing import Any, overload
-
-import attrs
+from typing import Any
 
 from syncstate.domain.records import RecordKey, SourceRecord
 from syncstate.domain.state import (
@@ -26,25 +24,17 @@ from syncstate.domain.state import (
     JournalEntry,
     Status,
     apply,
-    idempotency_key,
     journal_entry,
 )
 from syncstate.errors import InputError, RecordNotFound
 
 __all__ = [
-    "JOURNAL_READ_COLUMNS",
     "STATUS_COLUMNS",
-    "JournalBatches",
-    "JournalEntries",
     "check_company",
     "decode_event",
     "encode_event",
-    "event_shape",
     "fields_from_json",
     "fields_to_json",
-    "journal_entry_from_row",
-    "journal_rows",
-    "keyed_journal_rows",
     "paused_gc",
     "plan_distinct",
     "plan_events",
@@ -217,41 +207,6 @@ def fields_from_json(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(data.items()))
 
 
-def journal_rows(entries: Iterable[JournalEntry]) -> list[tuple[Any, ...]]:
-    """Journal entries as rows ``(company, kind, source_id, at, actor, event, from_state,
-    to_state, generation, idempotency_key)``; each event object and time is encoded once."""
-    # by identity: hashing an Event costs more than encoding a small one, and a
-    # bulk operation shares one event object among many entries
-    events: dict[int, tuple[Event, str]] = {}
-    times: dict[dt.datetime, str] = {}
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
-    for e in entries:
-        event = e.event
-        known = events.get(id(event))
-        if known is None or known[0] is not event:
-            known = events[id(event)] = (event, encode_event(event))
-        at = times.get(e.at)
-        if at is None:
-            at = times[e.at] = e.at.isoformat()
-        key = e.key
-        append(
-            (
-                key.company,
-                key.kind,
-                key.source_id,
-                at,
-                e.actor,
-                known[1],
-                e.from_state._value_,
-                e.to_state._value_,
-                e.generation,
-                e.idempotency_key,
-            )
-        )
-    return rows
-
-
 def plan_events(
     company: str,
     statuses: Mapping[RecordKey, Status],
@@ -294,158 +249,6 @@ def plan_events(
     return current, entries
 
 
-def event_shape(event: Event) -> Event:
-    """``event`` without its per-record payload (remote id and version, message).
-
-    Bulk operations journal the shape once per batch and the payload per row.
-    """
-    if event.remote_id is None and event.remote_version is None and event.message is None:
-        return event
-    return Event(
-        kind=event.kind,
-        reason=event.reason,
-        worker=event.worker,
-        lease_until=event.lease_until,
-    )
-
-
-class JournalBatches:
-    """The journal batches of one write transaction, as ``batch_of`` for :func:`plan_distinct`.
-
-    One batch per event shape (what :func:`event_shape` keeps), created when first
-    needed by ``insert``, which stores the shape's JSON with the operation's time and
-    actor and returns the new batch's id.
-    """
-
-    __slots__ = ("_ids", "_insert")
-
-    def __init__(self, insert: Callable[[str], int]) -> None:
-        self._insert = insert
-        self._ids: dict[tuple[Any, ...], int] = {}
-
-    def __call__(self, event: Event) -> int:
-        """The batch of ``event``."""
-        shape = (event.kind, event.reason, event.worker, event.lease_until)
-        batch = self._ids.get(shape)
-        if batch is None:
-            batch = self._ids[shape] = self._insert(encode_event(event_shape(event)))
-        return batch
-
-
-#: the columns a store reads a journal row back with, in the order
-#: :func:`journal_entry_from_row` takes them (``b``: the batch, ``j``: the row)
-JOURNAL_READ_COLUMNS = (
-    "b.at, b.actor, b.event, j.remote_id, j.remote_version, j.message, j.from_state,"
-    " j.to_state, j.generation, j.key_generation, j.key_revision, j.idempotency_key"
-)
-
-
-def journal_entry_from_row(key: RecordKey, at: dt.datetime, row: Sequence[Any]) -> JournalEntry:
-    """A stored journal row (:data:`JOURNAL_READ_COLUMNS`, ``at`` already decoded) as an
-    entry: the batch's event with the row's payload, and the idempotency key stored as
-    text (rows carried over from schema 1) or derived from its generation and revision."""
-    event = decode_event(row[2])
-    if row[3] is not None or row[4] is not None or row[5] is not None:
-        event = attrs.evolve(event, remote_id=row[3], remote_version=row[4], message=row[5])
-    return JournalEntry(
-        key=key,
-        at=at,
-        actor=row[1],
-        event=event,
-        from_state=_STATES[row[6]],
-        to_state=_STATES[row[7]],
-        generation=row[8],
-        idempotency_key=row[11] or idempotency_key(key, row[9], row[10]),
-    )
-
-
-def keyed_journal_rows(
-    entries: Iterable[JournalEntry],
-    ref_of: Callable[[RecordKey], Any],
-    batch_of: Callable[[Event], Any],
-) -> list[tuple[Any, ...]]:
-    """Journal rows of entries :func:`plan_events` planned (a record may repeat), with
-    the idempotency key as text: ``(ref, batch, remote_id, remote_version, message,
-    from_state, to_state, generation, idempotency_key)``."""
-    return [
-        (
-            ref_of(e.key),
-            batch_of(e.event),
-            e.event.remote_id,
-            e.event.remote_version,
-            e.event.message,
-            e.from_state._value_,
-            e.to_state._value_,
-            e.generation,
-            e.idempotency_key,
-        )
-        for e in entries
-    ]
-
-
-class JournalEntries(Sequence[JournalEntry]):
-    """The journal entries of a bulk operation, built when read.
-
-    A store that has just written compact journal rows returns this instead of
-    a list of :class:`JournalEntry` objects: most callers of a 100,000-record
-    operation only count them, and building each entry (with its idempotency
-    key) would cost more than writing it. Entry ``i`` is the transition of
-    ``keys[i]`` from ``before[i]`` by ``events[i]``, recomputed by the pure state
-    machine when read, so it equals the entry :func:`plan_events` gives; ``==``
-    compares with any sequence of entries.
-    """
-
-    __slots__ = ("_actor", "_at", "_before", "_events", "_keys")
-
-    def __init__(
-        self,
-        keys: Sequence[RecordKey],
-        before: Sequence[Status],
-        events: Sequence[Event],
-        *,
-        at: dt.datetime,
-        actor: str,
-    ) -> None:
-        self._keys, self._before, self._events = keys, before, events
-        self._at, self._actor = at, actor
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def _entry(self, i: int) -> JournalEntry:
-        key, before, event = self._keys[i], self._before[i], self._events[i]
-        after = apply(key, before, event, self._at)
-        return journal_entry(key, before, after, event, at=self._at, actor=self._actor)
-
-    @overload
-    def __getitem__(self, index: int) -> JournalEntry: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[JournalEntry]: ...
-
-    def __getitem__(self, index: int | slice) -> JournalEntry | list[JournalEntry]:
-        if isinstance(index, slice):
-            return [self._entry(i) for i in range(len(self))[index]]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("journal entry index out of range")
-        return self._entry(index)
-
-    def __iter__(self) -> Iterator[JournalEntry]:
-        return (self._entry(i) for i in range(len(self._keys)))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]  # mutable-sequence semantics: unhashable
-
-    def __repr__(self) -> str:
-        return f"<JournalEntries: {len(self)} entries at {self._at.isoformat()} by {self._actor}>"
-
-
 def plan_distinct(
     company: str,
     keys: Sequence[RecordKey],
@@ -462,14 +265,14 @@ def plan_distinct(
     stored), stored as ``refs[i]`` (the store's row id), receives
     ``events[i]``. Returns the new statuses in the same order and one compact
     journal row per record: ``(ref, batch, remote_id, remote_version, message,
-    from_state, to_state, generation, key_generation, key_revision)``, where
-    ``batch`` is what ``batch_of`` returns for the event (called once per run
-    of one event object; the store keeps time, actor and the event's
-    :func:`event_shape` there) and the idempotency key is derived from the
-    key, ``key_generation`` and ``key_revision``. :class:`JournalEntries` turns
-    the rows back into entries. Same outcome and the same errors, in the same
-    order, as :func:`plan_events`, without a dictionary keyed by records
-    (hashing :class:`RecordKey` costs more than most of the planning).
+    from_state, to_state, generation, key_generation, key_revision)``. ``batch``
+    is what ``batch_of`` returns for the event, asked again only when an event's
+    shape (:func:`~syncstate.adapters.storage.journal.event_shape`) differs from
+    the last one asked about; the idempotency key is derived from the key,
+    ``key_generation`` and ``key_revision``. Same outcome and the same errors, in
+    the same order, as :func:`plan_events`, without a dictionary keyed by records
+    (hashing :class:`RecordKey` costs more than most of the planning);
+    :class:`~syncstate.adapters.storage.journal.JournalEntries` gives the entries.
     """
     new_statuses: list[Status] = []
     rows: list[tuple[Any, ...]] = []

@@ -30,21 +30,23 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from syncstate.adapters.storage.base import (
-    JOURNAL_READ_COLUMNS,
     STATUS_COLUMNS,
-    JournalBatches,
-    JournalEntries,
     check_company,
     fields_from_json,
     fields_to_json,
-    journal_entry_from_row,
-    keyed_journal_rows,
     paused_gc,
     plan_distinct,
     plan_events,
     status_decoder,
     status_from_row,
     utc,
+)
+from syncstate.adapters.storage.journal import (
+    JOURNAL_READ_COLUMNS,
+    JournalBatches,
+    JournalEntries,
+    journal_entry_from_row,
+    keyed_journal_rows,
 )
 from syncstate.adapters.storage.postgres_connections import Connection, PostgresConnections
 from syncstate.adapters.storage.postgres_migrations import (

@@ -21,15 +21,10 @@ from itertools import chain, repeat
 from typing import Any
 
 from syncstate.adapters.storage.base import (
-    JOURNAL_READ_COLUMNS,
     STATUS_COLUMNS,
-    JournalBatches,
-    JournalEntries,
     check_company,
     fields_from_json,
     fields_to_json,
-    journal_entry_from_row,
-    keyed_journal_rows,
     paused_gc,
     plan_distinct,
     plan_events,
@@ -37,6 +32,13 @@ from syncstate.adapters.storage.base import (
     status_from_row,
     status_to_row,
     utc,
+)
+from syncstate.adapters.storage.journal import (
+    JOURNAL_READ_COLUMNS,
+    JournalBatches,
+    JournalEntries,
+    journal_entry_from_row,
+    keyed_journal_rows,
 )
 from syncstate.adapters.storage.migrations import STATE_MIGRATIONS
 from syncstate.adapters.storage.sqlite_files import open_sqlite, read_transaction, write_transaction
