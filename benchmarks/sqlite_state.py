@@ -66,12 +66,29 @@ def timed_store(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     return time.perf_counter() - start, result
 
 
-def baseline(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
-    """Plain executemany of the same rows on the same schema, one transaction each."""
+_INSERT = (
+    "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _plain(path: Path, rows: list[tuple[str, ...]] | None = None) -> sqlite3.Connection:
+    """A plain connection to a new database of the store's schema, settings as the
+    store's (WAL, synchronous=NORMAL), holding ``rows`` if given."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     migrate_sqlite(conn, "state", STATE_MIGRATIONS)
+    if rows is not None:
+        conn.execute("BEGIN")
+        conn.executemany(_INSERT, rows)
+        conn.execute("COMMIT")
+    return conn
+
+
+def baseline(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
+    """Plain executemany of the same rows on the same schema, one transaction each."""
+    conn = _plain(path)
     keys = [(r[0], r[1], r[2]) for r in rows]
     out = {}
 
@@ -80,12 +97,7 @@ def baseline(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
         conn.executemany(sql, params)
         conn.execute("COMMIT")
 
-    out["ingest"], _ = timed(
-        tx,
-        "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    out["ingest"], _ = timed(tx, _INSERT, rows)
     out["claim_update_only"], _ = timed(tx, _CLAIM, keys)
     out["mark_exported"], _ = timed(
         tx,
@@ -112,17 +124,7 @@ _CLAIM = (
 def baseline_claim(path: Path, rows: list[tuple[str, ...]]) -> float:
     """A plain claim on a fresh database: read the claimable rows (a claim returns the
     records it takes), then write them in flight with executemany."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    migrate_sqlite(conn, "state", STATE_MIGRATIONS)
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    conn.execute("COMMIT")
+    conn = _plain(path, rows)
 
     def select_and_claim() -> None:
         conn.execute("BEGIN")
@@ -143,17 +145,7 @@ def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
     """Only the SQL the store itself issues per step (statuses read, statuses written,
     one journal row per record), with every parameter prepared before the clock starts:
     what no Python-side speed-up can remove. Shown for information, not a target."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    migrate_sqlite(conn, "state", STATE_MIGRATIONS)
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO records (company, kind, source_id, on_date, subject, fields, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    conn.execute("COMMIT")
+    conn = _plain(path, rows)
     ids = [r[0] for r in conn.execute("SELECT id FROM records ORDER BY kind, source_id")]
     keys = [(r[0], r[1], r[2]) for r in rows]
     columns = ", ".join(STATUS_COLUMNS)

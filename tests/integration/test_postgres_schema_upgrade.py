@@ -8,15 +8,13 @@ must replay from the journal, and new transitions must append after the old ones
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from postgres_server import pg_dsn, pg_schema, require_postgres_driver  # noqa: F401
-from schema_1_history import T0, schema_1_history
-from syncstate.adapters.storage.base import encode_event, fields_to_json
+from schema_1_history import check_upgraded, schema_1_history
+from syncstate.adapters.storage.base import encode_event, fields_to_json, status_to_row
 from syncstate.domain.records import RecordKey
-from syncstate.domain.state import Event, ExportState, JournalEntry, replay
+from syncstate.domain.state import JournalEntry
 
 require_postgres_driver()
 
@@ -51,14 +49,7 @@ def _write_version_1(dsn: str, schema: str) -> dict[RecordKey, list[JournalEntry
                         record.subject,
                         fields_to_json(record),
                         record.hash,
-                        status.state.value,
-                        status.generation,
-                        status.revision,
-                        status.remote_id,
-                        status.remote_version,
-                        status.message,
-                        None if status.previous is None else status.previous.value,
-                        status.worker,
+                        *status_to_row(status)[:8],
                         status.lease_until,
                         status.changed_in_flight,
                     ),
@@ -91,25 +82,7 @@ def test_version_1_schema_upgrades_without_losing_a_journal_entry(
 ) -> None:
     journals = _write_version_1(pg_dsn, pg_schema)
     with PostgresStore(pg_dsn, schema=pg_schema, max_size=1) as store:
-        for key, entries in journals.items():
-            assert store.journal(key) == entries
-            assert store.get(key).status == replay(key, entries)
-        claimed = next(k for k, e in journals.items() if len(e) == 1 and k.company == "acme")
-        zenith = store.counts("zenith")
-        store.apply(
-            "acme",
-            [(claimed, Event.succeed("R-9", "1"))],
-            at=T0 + dt.timedelta(hours=1),
-            actor="after-upgrade",
-        )
-        after = store.journal(claimed)
-        assert after[:1] == journals[claimed]
-        assert [e.actor for e in after] == ["user0", "after-upgrade"]
-        assert after[1].event == Event.succeed("R-9", "1")
-        assert after[1].idempotency_key == journals[claimed][0].idempotency_key
-        assert store.get(claimed).status == replay(claimed, after)
-        assert store.counts("zenith") == zenith
-        assert store.counts("acme")[ExportState.EXPORTED] == zenith[ExportState.EXPORTED] + 1
+        check_upgraded(store, journals)
     with psycopg.connect(pg_dsn) as conn:
         [(version,)] = conn.execute(
             f'SELECT version FROM "{pg_schema}".schema_migrations WHERE component = %s',

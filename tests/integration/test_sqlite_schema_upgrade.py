@@ -9,19 +9,18 @@ must append after the old ones.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from schema_1_history import T0, schema_1_history
+from schema_1_history import T0, check_upgraded, schema_1_history
 from syncstate.adapters.storage.base import encode_event, status_to_row
 from syncstate.adapters.storage.migrations import STATE_MIGRATIONS, migrate_sqlite
 from syncstate.adapters.storage.sqlite import SQLiteStore
 from syncstate.domain.records import RecordKey
-from syncstate.domain.state import Event, ExportState, JournalEntry, Status, replay
+from syncstate.domain.state import Event, ExportState, JournalEntry, Status
 from syncstate.errors import StorageError
 from syncstate.testing.store_contract import make_time_records
 
@@ -84,28 +83,7 @@ def test_schema_1_database_upgrades_without_losing_a_journal_entry(tmp_path: Pat
             "SELECT version FROM schema_migrations WHERE component = 'state'"
         ).fetchone()[0]
         assert version == len(STATE_MIGRATIONS) == 2
-        for key, entries in journals.items():
-            assert store.journal(key) == entries
-            assert store.get(key).status == replay(key, entries)
-        unlinked = next(k for k, e in journals.items() if e and e[-1].to_state.value == "unlinked")
-        assert store.get(unlinked).status.generation == 1
-        # new transitions append after the carried-over ones, in order
-        claimed = next(k for k, e in journals.items() if len(e) == 1 and k.company == "acme")
-        zenith = store.counts("zenith")
-        store.apply(
-            "acme",
-            [(claimed, Event.succeed("R-9", "1"))],
-            at=T0 + dt.timedelta(hours=1),
-            actor="after-upgrade",
-        )
-        after = store.journal(claimed)
-        assert after[:1] == journals[claimed]
-        assert [e.actor for e in after] == ["user0", "after-upgrade"]
-        assert after[1].event == Event.succeed("R-9", "1")
-        assert after[1].idempotency_key == journals[claimed][0].idempotency_key
-        assert store.get(claimed).status == replay(claimed, after)
-        assert store.counts("zenith") == zenith
-        assert store.counts("acme")[ExportState.EXPORTED] == zenith[ExportState.EXPORTED] + 1
+        check_upgraded(store, journals)
 
 
 def test_upgrade_is_atomic_when_the_old_data_cannot_be_carried_over(tmp_path: Path) -> None:
