@@ -26,12 +26,14 @@ class TestSQLiteStore(StateStoreContract):
         s.close()
 
 
-class TestSQLiteStoreWithoutJSONFunctions(StateStoreContract):
-    """An SQLite built without the JSON functions: statuses are never read grouped."""
+class TestSQLiteStoreOnAnOlderSQLite(StateStoreContract):
+    """An SQLite without the JSON functions and before 3.33 (no ``UPDATE ... FROM``):
+    statuses are read row by row and written with one statement per row."""
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
         s = SQLiteStore(tmp_path / "state.db")
         s._json = False  # as _has_json finds on such a build
+        s._update_from = False  # as on SQLite < 3.33
         yield s
         s.close()

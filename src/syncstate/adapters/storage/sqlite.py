@@ -147,6 +147,8 @@ class SQLiteStore:
         )
         self._lock = threading.RLock()
         self._json = _has_json(self._conn)
+        # UPDATE ... FROM needs SQLite 3.33 (2020); older ones write statuses row by row
+        self._update_from = sqlite3.sqlite_version_info >= (3, 33, 0)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -364,7 +366,10 @@ class SQLiteStore:
             for chunk in _chunks(ids):
                 marks = ", ".join("?" * len(chunk))
                 conn.execute(f"{_SET_STATUS} WHERE id IN ({marks})", (*row, *chunk))
-        _write_rows(conn, _UPDATE_STATUSES, singles)
+        if self._update_from:
+            _write_rows(conn, _UPDATE_STATUSES, singles)
+        else:
+            conn.executemany(_SET_STATUS + " WHERE id = ?", singles)
 
     def _apply_distinct(
         self,
