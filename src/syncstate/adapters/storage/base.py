@@ -14,7 +14,7 @@ import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, TypeVar
 
 from syncstate.domain.records import RecordKey, SourceRecord
 from syncstate.domain.state import (
@@ -40,9 +40,13 @@ __all__ = [
     "plan_events",
     "status_decoder",
     "status_from_row",
+    "status_runs",
     "status_to_row",
     "utc",
 ]
+
+_Ref = TypeVar("_Ref")
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
 
 #: status columns, in the order :func:`status_to_row` returns them
 STATUS_COLUMNS = (
@@ -318,6 +322,40 @@ def plan_distinct(
             )
         )
     return new_statuses, rows
+
+
+def status_runs(
+    refs: Sequence[_Ref], statuses: Sequence[Status], to_row: Callable[[Status], _Row]
+) -> tuple[list[tuple[_Ref, _Row]], dict[_Row, list[_Ref]]]:
+    """How to write ``statuses[i]`` to record ``refs[i]``: runs of records sharing one
+    status object (a bulk claim, a reset) become groups, one per distinct row (equal
+    rows of separate runs merged), to be written with one statement each; a record
+    alone is a single ``(ref, row)``. ``to_row`` runs once per run, not per record."""
+    singles: list[tuple[_Ref, _Row]] = []
+    groups: dict[_Row, list[_Ref]] = {}
+    last: Status | None = None
+    row: Any = None
+    first: Any = None
+    more: list[_Ref] | None = None
+    for ref, status in zip(refs, statuses, strict=True):
+        if status is last:
+            if more is None:
+                more = [first, ref]
+            else:
+                more.append(ref)
+            continue
+        if last is not None:
+            if more is None:
+                singles.append((first, row))
+            else:
+                groups.setdefault(row, []).extend(more)
+        last, row, first, more = status, to_row(status), ref, None
+    if last is not None:
+        if more is None:
+            singles.append((first, row))
+        else:
+            groups.setdefault(row, []).extend(more)
+    return singles, groups
 
 
 @contextlib.contextmanager

@@ -39,6 +39,7 @@ from syncstate.adapters.storage.base import (
     plan_events,
     status_decoder,
     status_from_row,
+    status_runs,
     utc,
 )
 from syncstate.adapters.storage.journal import (
@@ -375,25 +376,8 @@ class PostgresStore:
         object with one statement per run and kind, the others through ``COPY`` and one
         join (or pipelined ``executemany`` when they are few). Rows are found through the
         primary key."""
-        groups: dict[tuple[Any, ...], list[RecordKey]] = {}
-        singles: list[tuple[Any, ...]] = []
-        last: Status | None = None
-        row: tuple[Any, ...] = ()
-        run: list[RecordKey] = []
-
-        def close_run() -> None:
-            if len(run) == 1:
-                singles.append((run[0].kind, run[0].source_id, *row))
-            elif run:
-                groups.setdefault(row, []).extend(run)
-
-        for key, status in zip(keys, statuses, strict=True):
-            if status is last:
-                run.append(key)
-                continue
-            close_run()
-            last, row, run = status, _to_db_status(status), [key]
-        close_run()
+        alone, groups = status_runs(keys, statuses, _to_db_status)
+        singles = [(key.kind, key.source_id, *row) for key, row in alone]
         set_all = ", ".join(f"{c} = %s" for c in STATUS_COLUMNS)
         with conn.cursor() as cur:
             for row, members in groups.items():

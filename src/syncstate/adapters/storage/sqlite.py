@@ -30,6 +30,7 @@ from syncstate.adapters.storage.base import (
     plan_events,
     status_decoder,
     status_from_row,
+    status_runs,
     status_to_row,
     utc,
 )
@@ -335,41 +336,17 @@ class SQLiteStore:
         Records that end in the same status (a bulk claim, a reset) are updated
         with one statement per chunk of rowids; the others one row each.
         """
-        # runs of records sharing one status object (a bulk claim, a reset) become one
-        # group; equal rows of separate runs are merged; a record alone is a single
-        singles: list[tuple[Any, ...]] = []
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        last: Status | None = None
-        row: tuple[Any, ...] = ()
-        first = 0
-        more: list[int] | None = None
-        for rowid, status in zip(rowids, statuses, strict=True):
-            if status is last:
-                if more is None:
-                    more = [first, rowid]
-                else:
-                    more.append(rowid)
-                continue
-            if last is not None:
-                if more is None:
-                    singles.append((*row, first))
-                else:
-                    groups.setdefault(row, []).extend(more)
-            last, row, first, more = status, status_to_row(status), rowid, None
-        if last is not None:
-            if more is None:
-                singles.append((*row, first))
-            else:
-                groups.setdefault(row, []).extend(more)
+        singles, groups = status_runs(rowids, statuses, status_to_row)
         for row, ids in groups.items():
             ids.sort()
             for chunk in _chunks(ids):
                 marks = ", ".join("?" * len(chunk))
                 conn.execute(f"{_SET_STATUS} WHERE id IN ({marks})", (*row, *chunk))
+        rows = [(*row, rowid) for rowid, row in singles]
         if self._update_from:
-            _write_rows(conn, _UPDATE_STATUSES, singles)
+            _write_rows(conn, _UPDATE_STATUSES, rows)
         else:
-            conn.executemany(_SET_STATUS + " WHERE id = ?", singles)
+            conn.executemany(_SET_STATUS + " WHERE id = ?", rows)
 
     def _apply_distinct(
         self,
