@@ -12,7 +12,9 @@ are ``Decimal`` with an explicit currency (:class:`~syncstate.money.Money`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import ClassVar
 
@@ -52,6 +54,20 @@ def _amount(value: object) -> Decimal:
 
 def _currency(value: str) -> str:
     return Money.zero(value).currency
+
+
+@contextlib.contextmanager
+def _reading(record: SourceRecord, kind: str, what: str) -> Iterator[None]:
+    """Read a record of ``kind`` back: refuse another kind, and name the record in any
+    :class:`InputError` raised meanwhile (unless it already does)."""
+    if record.key.kind != kind:
+        raise InputError(f"record {record.key} is a {record.key.kind}, not {what}")
+    try:
+        yield
+    except InputError as exc:
+        if str(record.key) in str(exc):
+            raise
+        raise type(exc)(f"record {record.key}: {exc}") from exc
 
 
 def _field(record: SourceRecord, name: str, *, default: str | None = None) -> str:
@@ -116,9 +132,7 @@ class UsageLog:
     @classmethod
     def from_record(cls, record: SourceRecord) -> UsageLog:
         """Read a usage log back from a stored record; errors name the record."""
-        if record.key.kind != cls.KIND:
-            raise InputError(f"record {record.key} is a {record.key.kind}, not a usage log")
-        try:
+        with _reading(record, cls.KIND, "a usage log"):
             return cls(
                 source_id=record.key.source_id,
                 client=record.subject,
@@ -131,10 +145,6 @@ class UsageLog:
                 tax_code=record.data.get("tax_code", ""),
                 description=record.data.get("description", ""),
             )
-        except InputError as exc:
-            if str(record.key) in str(exc):
-                raise
-            raise type(exc)(f"record {record.key}: {exc}") from exc
 
 
 @attrs.frozen(kw_only=True)
@@ -179,9 +189,7 @@ class Payment:
     @classmethod
     def from_record(cls, record: SourceRecord) -> Payment:
         """Read a payment back from a stored record; errors name the record."""
-        if record.key.kind != cls.KIND:
-            raise InputError(f"record {record.key} is a {record.key.kind}, not a payment")
-        try:
+        with _reading(record, cls.KIND, "a payment"):
             return cls(
                 source_id=record.key.source_id,
                 client=record.subject,
@@ -191,10 +199,6 @@ class Payment:
                 method=record.data.get("method", ""),
                 reference=record.data.get("reference", ""),
             )
-        except InputError as exc:
-            if str(record.key) in str(exc):
-                raise
-            raise type(exc)(f"record {record.key}: {exc}") from exc
 
 
 def read_transaction(record: SourceRecord) -> UsageLog | Payment:

@@ -322,6 +322,26 @@ class QuickBooksBackend:
             )
         return entity
 
+    def _post(
+        self,
+        company: str,
+        spec: EntitySpec,
+        body: Mapping[str, Any],
+        idempotency_key: str,
+        record: str,
+    ) -> RemoteRef:
+        """POST ``body`` to the entity's resource under ``requestid`` (a create, or a
+        sparse update when the body carries ``Id``); the reference it answers with."""
+        response = self._request(
+            company,
+            "POST",
+            spec.resource,
+            params={"requestid": idempotency_key},
+            body=dumps(body),
+            record=record,
+        )
+        return ref_from_entity(spec.kind, self._entity(response, spec, record))
+
     def _read(self, company: str, spec: EntitySpec, remote_id: str) -> Mapping[str, Any]:
         response = self._request(company, "GET", f"{spec.resource}/{quote(remote_id, safe='')}")
         return self._entity(response, spec, None)
@@ -352,15 +372,7 @@ class QuickBooksBackend:
         self._check_key(idempotency_key, MAX_REQUEST_ID, record)
         spec = spec_for(document.kind)
         body = render(document, self._mapping_for(company), idempotency_key)
-        response = self._request(
-            company,
-            "POST",
-            spec.resource,
-            params={"requestid": idempotency_key},
-            body=dumps(body),
-            record=record,
-        )
-        return ref_from_entity(spec.kind, self._entity(response, spec, record))
+        return self._post(company, spec, body, idempotency_key, record)
 
     def update(
         self, company: str, ref: RemoteRef, document: Document, *, idempotency_key: str
@@ -382,15 +394,7 @@ class QuickBooksBackend:
         body = render(document, mapping, original or idempotency_key)
         version = ref.version if ref.version is not None else str(current["SyncToken"])
         body.update({"Id": ref.remote_id, "SyncToken": version, "sparse": True})
-        response = self._request(
-            company,
-            "POST",
-            spec.resource,
-            params={"requestid": idempotency_key},
-            body=dumps(body),
-            record=record,
-        )
-        return ref_from_entity(spec.kind, self._entity(response, spec, record))
+        return self._post(company, spec, body, idempotency_key, record)
 
     def lookup(self, company: str, kind: str, idempotency_key: str) -> RemoteRef | None:
         """The document tagged with ``idempotency_key`` created within ``lookup_window``."""

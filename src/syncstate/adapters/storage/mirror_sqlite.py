@@ -159,27 +159,8 @@ class SQLiteMirrorStore:
                 ),
             )
             generation = int(cursor.lastrowid or 0)
-            conn.executemany(
-                "INSERT INTO mirror_balances VALUES (?, ?, ?, ?, ?)",
-                [
-                    (generation, b.kind, b.account, _objects_json(b.objects), str(b.amount))
-                    for b in year.balances
-                ],
-            )
-            conn.executemany(
-                "INSERT INTO mirror_period_balances VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        generation,
-                        str(p.period),
-                        p.account,
-                        _objects_json(p.objects),
-                        str(p.amount),
-                        int(p.budget),
-                    )
-                    for p in year.period_balances
-                ],
-            )
+            self._insert_balances(conn, generation, year.balances)
+            self._insert_period_balances(conn, generation, year.period_balances)
         if progress is not None:
             progress.start(len(year.vouchers), f"loading {year.year}")
         try:
@@ -196,6 +177,37 @@ class SQLiteMirrorStore:
             if progress is not None:
                 progress.finish()
         return generation
+
+    @staticmethod
+    def _insert_balances(
+        conn: sqlite3.Connection, generation: int, balances: Iterable[MirrorBalance]
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO mirror_balances VALUES (?, ?, ?, ?, ?)",
+            [
+                (generation, b.kind, b.account, _objects_json(b.objects), str(b.amount))
+                for b in balances
+            ],
+        )
+
+    @staticmethod
+    def _insert_period_balances(
+        conn: sqlite3.Connection, generation: int, balances: Iterable[MirrorPeriodBalance]
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO mirror_period_balances VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    generation,
+                    str(p.period),
+                    p.account,
+                    _objects_json(p.objects),
+                    str(p.amount),
+                    int(p.budget),
+                )
+                for p in balances
+            ],
+        )
 
     @staticmethod
     def _insert_vouchers(
@@ -498,31 +510,12 @@ class SQLiteMirrorStore:
             self._insert_vouchers(conn, generation, [v for _, v in drift.added], first_seq=next_seq)
             if drift.balances is not None:
                 conn.execute("DELETE FROM mirror_balances WHERE generation = ?", (generation,))
-                conn.executemany(
-                    "INSERT INTO mirror_balances VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (generation, b.kind, b.account, _objects_json(b.objects), str(b.amount))
-                        for b in drift.balances
-                    ],
-                )
+                self._insert_balances(conn, generation, drift.balances)
             if drift.period_balances is not None:
                 conn.execute(
                     "DELETE FROM mirror_period_balances WHERE generation = ?", (generation,)
                 )
-                conn.executemany(
-                    "INSERT INTO mirror_period_balances VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            generation,
-                            str(p.period),
-                            p.account,
-                            _objects_json(p.objects),
-                            str(p.amount),
-                            int(p.budget),
-                        )
-                        for p in drift.period_balances
-                    ],
-                )
+                self._insert_period_balances(conn, generation, drift.period_balances)
             conn.execute(
                 "UPDATE mirror_years SET loaded_at = ? WHERE company = ? AND year_start = ?",
                 (at.isoformat(), company, drift.year.start.isoformat()),
