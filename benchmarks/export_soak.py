@@ -1,6 +1,6 @@
 """Soak the exactly-once export: hundreds of kill -9 / restart trials.
 
-Each trial (see ``tests/integration/export_crash.py``) exports time entries to
+Each trial (see ``tests/support/export_crash.py``) exports time entries to
 the local QuickBooks-like server from a subprocess, kills it with SIGKILL at a
 random moment one to two times (some trials with commit-then-fail answers and
 dropped connections, half of them with batches), restarts it until it finishes,
@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from export_crash import clean_run_seconds, make_server, run_trial  # noqa: E402
 

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import httpx
 
-from syncstate.adapters.backends.quickbooks import QuickBooksBackend, QuickBooksConfig
-from syncstate.adapters.backends.quickbooks_payloads import QboMapping
-from syncstate.adapters.storage.sqlite import SQLiteStore
+from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
+from syncstate.adapters.backends.quickbooks.payloads import QboMapping
+from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.records import TimeEntry
 from syncstate.domain.state import ExportState
 from syncstate.services.export import ExportOptions, export_records

@@ -1,6 +1,6 @@
 """SIE parse speed: a generated SIE 4E file with N ``#TRANS`` rows (default 1,000,000).
 
-Prints rows per second of :func:`syncstate.adapters.backends.sie_parser.parse_sie`
+Prints rows per second of :func:`syncstate.adapters.backends.sie.parser.parse_sie`
 against the target (500,000 rows/s), the ratio against a baseline measured in the
 same run on the same bytes (decode + split every line into fields: the least any
 SIE reader must do), and the peak memory of the parse (tracemalloc, measured in a
@@ -25,7 +25,7 @@ import json
 import time
 import tracemalloc
 
-from syncstate.adapters.backends.sie_parser import parse_sie
+from syncstate.adapters.backends.sie.parser import parse_sie
 
 TARGET_ROWS_PER_SECOND = 500_000
 ROWS_PER_VOUCHER = 4

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from syncstate.adapters.backends.memory import MemoryBackend
-from syncstate.adapters.storage.memory import MemoryStore
-from syncstate.adapters.storage.sqlite import SQLiteStore
+from syncstate.adapters.storage.memory.state import MemoryStore
+from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.state import Event, ExportState
 from syncstate.ports import Document, RemoteRef, StateStore
 from syncstate.testing.store_contract import make_time_records
@@ -84,7 +84,7 @@ def store_steps(store: StateStore, size: int) -> dict[str, float]:
 
 
 def _worker(dsn: str, schema: str, total: int, name: str, ready: Any, go: Any) -> None:
-    from syncstate.adapters.storage.postgres import PostgresStore
+    from syncstate.adapters.storage.postgres.state import PostgresStore
     from syncstate.services.export import ExportOptions, export_records
 
     store = PostgresStore(dsn, schema=schema, max_size=2)
@@ -102,7 +102,7 @@ def _worker(dsn: str, schema: str, total: int, name: str, ready: Any, go: Any) -
 
 def export_throughput(dsn: str, total: int, workers: int) -> float:
     """Records per second exported by ``workers`` processes sharing one store."""
-    from syncstate.adapters.storage.postgres import PostgresStore
+    from syncstate.adapters.storage.postgres.state import PostgresStore
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     store = PostgresStore(dsn, schema=schema)
@@ -160,7 +160,7 @@ def main() -> None:
             "storage benchmark: no PostgreSQL server; pass --dsn or set SYNCSTATE_TEST_PG_DSN "
             '(eval "$(.ci/postgres.sh start)" starts one)'
         )
-    from syncstate.adapters.storage.postgres import PostgresStore
+    from syncstate.adapters.storage.postgres.state import PostgresStore
 
     size = args.size or (10_000 if args.quick else 100_000)
     export_size = args.export_size or (1_000 if args.quick else 4_000)

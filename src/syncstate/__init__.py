@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from syncstate.adapters.storage.memory import MemoryStore
-from syncstate.adapters.storage.sqlite import SQLiteStore
+from syncstate.adapters.storage.memory.state import MemoryStore
+from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.records import RecordKey, SourceRecord, TimeEntry
 from syncstate.domain.state import (
     Event,
@@ -87,19 +87,19 @@ from syncstate.services.results import (
 )
 
 if TYPE_CHECKING:
-    from syncstate.adapters.backends.beancount import BeancountBackend
+    from syncstate.adapters.backends.beancount.backend import BeancountBackend
     from syncstate.adapters.backends.memory import MemoryBackend
-    from syncstate.adapters.backends.quickbooks import QuickBooksBackend, QuickBooksConfig
-    from syncstate.adapters.backends.quickbooks_payloads import QboMapping
-    from syncstate.adapters.backends.sie import SieSource
-    from syncstate.adapters.backends.sie_check import check_sie
-    from syncstate.adapters.backends.sie_parser import parse_sie, read_sie
-    from syncstate.adapters.backends.sie_writer import write_sie
-    from syncstate.adapters.storage.bundles_memory import MemoryBundleStore
-    from syncstate.adapters.storage.bundles_sqlite import SQLiteBundleStore
-    from syncstate.adapters.storage.mirror_sqlite import SQLiteMirrorStore
-    from syncstate.adapters.storage.postgres import PostgresStore
-    from syncstate.adapters.storage.repost_sqlite import SQLiteLedgerStore
+    from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
+    from syncstate.adapters.backends.quickbooks.payloads import QboMapping
+    from syncstate.adapters.backends.sie.check import check_sie
+    from syncstate.adapters.backends.sie.parser import parse_sie, read_sie
+    from syncstate.adapters.backends.sie.source import SieSource
+    from syncstate.adapters.backends.sie.writer import write_sie
+    from syncstate.adapters.storage.memory.bundles import MemoryBundleStore
+    from syncstate.adapters.storage.postgres.state import PostgresStore
+    from syncstate.adapters.storage.sqlite.bundles import SQLiteBundleStore
+    from syncstate.adapters.storage.sqlite.ledger import SQLiteLedgerStore
+    from syncstate.adapters.storage.sqlite.mirror import SQLiteMirrorStore
     from syncstate.domain.bundling import Bundle, BundleKind, BundlingPolicy
     from syncstate.domain.mapping import MappingKind, Mappings
     from syncstate.domain.repost.findings import Finding, Findings
@@ -126,32 +126,32 @@ _LAZY = {
     "Findings": "syncstate.domain.repost.findings",
     "MappingKind": "syncstate.domain.mapping",
     "Mappings": "syncstate.domain.mapping",
-    "MemoryBundleStore": "syncstate.adapters.storage.bundles_memory",
+    "MemoryBundleStore": "syncstate.adapters.storage.memory.bundles",
     "MirrorService": "syncstate.services.mirror",
     "Payment": "syncstate.domain.transactions",
-    "SQLiteBundleStore": "syncstate.adapters.storage.bundles_sqlite",
-    "SQLiteLedgerStore": "syncstate.adapters.storage.repost_sqlite",
-    "SQLiteMirrorStore": "syncstate.adapters.storage.mirror_sqlite",
-    "SieSource": "syncstate.adapters.backends.sie",
+    "SQLiteBundleStore": "syncstate.adapters.storage.sqlite.bundles",
+    "SQLiteLedgerStore": "syncstate.adapters.storage.sqlite.ledger",
+    "SQLiteMirrorStore": "syncstate.adapters.storage.sqlite.mirror",
+    "SieSource": "syncstate.adapters.backends.sie.source",
     "SmartAccounting": "syncstate.domain.smart_accounting",
     "UsageLog": "syncstate.domain.transactions",
-    "check_sie": "syncstate.adapters.backends.sie_check",
+    "check_sie": "syncstate.adapters.backends.sie.check",
     "export_bundles": "syncstate.services.bundle_export",
-    "parse_sie": "syncstate.adapters.backends.sie_parser",
-    "read_sie": "syncstate.adapters.backends.sie_parser",
+    "parse_sie": "syncstate.adapters.backends.sie.parser",
+    "read_sie": "syncstate.adapters.backends.sie.parser",
     "repost_projects": "syncstate.domain.repost.projects",
     "repost_receivables": "syncstate.domain.repost.receivables",
     "repost_staff": "syncstate.domain.repost.staff",
     "repost_wip": "syncstate.domain.repost.wip",
     "sync_customers": "syncstate.services.customer_sync",
     "unbundle_and_reverse": "syncstate.services.bundle_export",
-    "write_sie": "syncstate.adapters.backends.sie_writer",
-    "BeancountBackend": "syncstate.adapters.backends.beancount",
+    "write_sie": "syncstate.adapters.backends.sie.writer",
+    "BeancountBackend": "syncstate.adapters.backends.beancount.backend",
     "MemoryBackend": "syncstate.adapters.backends.memory",
-    "PostgresStore": "syncstate.adapters.storage.postgres",
-    "QboMapping": "syncstate.adapters.backends.quickbooks_payloads",
-    "QuickBooksBackend": "syncstate.adapters.backends.quickbooks",
-    "QuickBooksConfig": "syncstate.adapters.backends.quickbooks",
+    "PostgresStore": "syncstate.adapters.storage.postgres.state",
+    "QboMapping": "syncstate.adapters.backends.quickbooks.payloads",
+    "QuickBooksBackend": "syncstate.adapters.backends.quickbooks.client",
+    "QuickBooksConfig": "syncstate.adapters.backends.quickbooks.client",
 }
 
 

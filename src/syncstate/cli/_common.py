@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from syncstate.adapters.storage.sqlite import SQLiteStore
+    from syncstate.adapters.storage.sqlite.state import SQLiteStore
 
 __all__ = [
     "add_db_argument",
@@ -92,7 +92,7 @@ def db_path(args: argparse.Namespace) -> Path:
 
 def open_sqlite_store(args: argparse.Namespace, *, must_exist: bool = True) -> SQLiteStore:
     """Open the SQLite store named by ``--db``; a missing file is a clear error."""
-    from syncstate.adapters.storage.sqlite import SQLiteStore
+    from syncstate.adapters.storage.sqlite.state import SQLiteStore
     from syncstate.errors import InputError
 
     path = db_path(args)

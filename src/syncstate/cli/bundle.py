@@ -198,7 +198,7 @@ def _views(rows: list[Any], as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one ``bundle`` action."""
-    from syncstate.adapters.storage.bundles_sqlite import SQLiteBundleStore
+    from syncstate.adapters.storage.sqlite.bundles import SQLiteBundleStore
 
     store = open_sqlite_store(args, must_exist=args.action != "import")
     bundles = SQLiteBundleStore.beside(store)

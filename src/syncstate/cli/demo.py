@@ -22,9 +22,9 @@ from typing import Any, TextIO
 
 import httpx
 
-from syncstate.adapters.backends.quickbooks import QuickBooksBackend, QuickBooksConfig
-from syncstate.adapters.backends.quickbooks_payloads import QboMapping
-from syncstate.adapters.storage.sqlite import SQLiteStore
+from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
+from syncstate.adapters.backends.quickbooks.payloads import QboMapping
+from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.cli._common import add_json_argument, emit_json, print_table
 from syncstate.cli.demo_beancount import beancount_tour
 from syncstate.cli.demo_bundling import bundling_tour

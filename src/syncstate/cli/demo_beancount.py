@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from syncstate.adapters.storage.sqlite import SQLiteStore
+from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.records import TimeEntry
 from syncstate.periods import DateRange
 from syncstate.plugins import open_backend

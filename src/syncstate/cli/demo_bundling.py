@@ -16,14 +16,14 @@ from typing import Any
 
 import httpx
 
-from syncstate.adapters.backends.quickbooks import (
+from syncstate.adapters.backends.quickbooks.client import (
     QuickBooksBackend,
     QuickBooksConfig,
     TokenProvider,
 )
-from syncstate.adapters.backends.quickbooks_payloads import QboMapping
-from syncstate.adapters.storage.bundles_sqlite import SQLiteBundleStore
-from syncstate.adapters.storage.sqlite import SQLiteStore
+from syncstate.adapters.backends.quickbooks.payloads import QboMapping
+from syncstate.adapters.storage.sqlite.bundles import SQLiteBundleStore
+from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.cli._common import print_table
 from syncstate.domain.bundling import BundleKind
 from syncstate.domain.mapping import MappingKind

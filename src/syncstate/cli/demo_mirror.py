@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from syncstate.adapters.backends.sie import SieSource
-from syncstate.adapters.storage.mirror_sqlite import SQLiteMirrorStore
+from syncstate.adapters.backends.sie.source import SieSource
+from syncstate.adapters.storage.sqlite.mirror import SQLiteMirrorStore
 from syncstate.errors import ConfirmationError
 from syncstate.periods import FiscalYear
 from syncstate.services.mirror import MirrorService

@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the findings; 1 if there are any."""
-    from syncstate.adapters.storage.repost_sqlite import SQLiteLedgerStore
+    from syncstate.adapters.storage.sqlite.ledger import SQLiteLedgerStore
     from syncstate.domain.repost.findings import Findings
     from syncstate.errors import InputError
     from syncstate.services.repost import diagnose_ledger

@@ -77,8 +77,8 @@ def parse_year(text: str, known: list[FiscalYear]) -> FiscalYear:
 
 def run(args: argparse.Namespace) -> int:
     """Run a ``mirror`` sub-command."""
-    from syncstate.adapters.backends.sie import SieSource
-    from syncstate.adapters.storage.mirror_sqlite import SQLiteMirrorStore
+    from syncstate.adapters.backends.sie.source import SieSource
+    from syncstate.adapters.storage.sqlite.mirror import SQLiteMirrorStore
     from syncstate.services.mirror import MirrorService
 
     store = SQLiteMirrorStore(_db(args))

@@ -168,7 +168,7 @@ def _print_findings(findings: list[dict[str, Any]]) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from syncstate.adapters.storage.repost_sqlite import SQLiteLedgerStore
+    from syncstate.adapters.storage.sqlite.ledger import SQLiteLedgerStore
     from syncstate.errors import InputError
 
     path = db_path(args)

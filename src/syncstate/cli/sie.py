@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check every file; print a summary (or JSON); 1 if any file is invalid."""
-    from syncstate.adapters.backends.sie_check import check_sie
+    from syncstate.adapters.backends.sie.check import check_sie
 
     checks = [check_sie(path) for path in args.files]
     if args.json:

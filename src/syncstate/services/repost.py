@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from syncstate.adapters.storage.repost_sqlite import SQLiteLedgerStore
+from syncstate.adapters.storage.sqlite.ledger import SQLiteLedgerStore
 from syncstate.domain.repost.diagnostics import (
     Change,
     RepostPlan,

@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import attrs
 
-from syncstate.adapters.backends.quickbooks_payloads import dumps, loads
+from syncstate.adapters.backends.quickbooks.payloads import dumps, loads
 from syncstate.testing.qbo_books import QboBooks, QboFaultAnswer, qbo_time
 
 __all__ = ["FaultPlan", "QboServer"]

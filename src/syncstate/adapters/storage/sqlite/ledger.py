@@ -1,0 +1,404 @@
+"""A SQLite ledger store for reposts: receivable documents, allocations and
+their stored balances, plus WIP entries, per company.
+
+Separate from the export :class:`~syncstate.adapters.storage.sqlite.state.SQLiteStore`
+(which keeps export records) but happy to share its file: its tables are
+prefixed ``ar_`` / ``wip_`` and versioned under the ``repost`` component of
+``schema_migrations``. Amounts are stored as integer cents and dates as day
+ordinals, exactly as the repost kernel reads them; every write is one
+transaction, done in batches with ``executemany``.
+
+:meth:`SQLiteLedgerStore.ledger` gives a company's
+:class:`~syncstate.domain.repost.ledger.LedgerIndex`, so scoped and incremental
+reposts read only the neighbourhood of the documents they restore.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any
+
+from syncstate.adapters.storage.sqlite.files import open_sqlite, write_transaction
+from syncstate.domain.repost.receivables import AllocRow, BalanceRow, DepositTotals, DocRow
+from syncstate.errors import StorageError
+
+__all__ = ["REPOST_MIGRATIONS", "SQLiteLedgerStore"]
+
+#: the repost ledger schema; append, never edit a released step
+REPOST_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE ar_documents (
+        company TEXT NOT NULL, id TEXT NOT NULL, kind INTEGER NOT NULL, client TEXT,
+        day INTEGER NOT NULL, amount INTEGER NOT NULL, link TEXT,
+        PRIMARY KEY (company, id)
+    );
+    CREATE INDEX ar_documents_by_client ON ar_documents (company, client);
+    CREATE INDEX ar_documents_by_link ON ar_documents (company, link);
+    CREATE TABLE ar_allocations (
+        company TEXT NOT NULL, src TEXT NOT NULL, seq INTEGER NOT NULL, dest TEXT NOT NULL,
+        amount INTEGER NOT NULL, day INTEGER NOT NULL,
+        PRIMARY KEY (company, src, seq)
+    );
+    CREATE INDEX ar_allocations_by_dest ON ar_allocations (company, dest);
+    CREATE TABLE ar_balances (
+        company TEXT NOT NULL, id TEXT NOT NULL, outstanding INTEGER NOT NULL,
+        clear_day INTEGER, clear_flag INTEGER NOT NULL, payment_type INTEGER NOT NULL,
+        bank INTEGER NOT NULL, receivables INTEGER NOT NULL,
+        PRIMARY KEY (company, id)
+    );
+    CREATE TABLE repost_settings (
+        company TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (company, name)
+    );
+    CREATE TABLE wip_entries (
+        company TEXT NOT NULL, id TEXT NOT NULL, client TEXT, data TEXT NOT NULL,
+        PRIMARY KEY (company, id)
+    );
+    CREATE TABLE wip_invoices (
+        company TEXT NOT NULL, id TEXT NOT NULL, day TEXT NOT NULL,
+        PRIMARY KEY (company, id)
+    )
+    """,
+)
+
+_CHUNK = 900
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _doc(row: Sequence[Any]) -> DocRow:
+    return (row[0], row[1], row[2], row[3], row[4], row[5])
+
+
+def _alloc(row: Sequence[Any]) -> AllocRow:
+    return (row[0], row[1], row[2], row[3])
+
+
+class _CompanyLedger:
+    """One company's receivables as a :class:`LedgerIndex`."""
+
+    def __init__(self, store: SQLiteLedgerStore, company: str) -> None:
+        self._store = store
+        self._company = company
+
+    def _many(self, sql: str, ids: Collection[str]) -> list[Sequence[Any]]:
+        out: list[Sequence[Any]] = []
+        items = list(ids)
+        with self._store.reading() as conn:
+            for chunk in _chunks(items):
+                marks = ",".join("?" * len(chunk))
+                out.extend(conn.execute(sql.format(marks=marks), (self._company, *chunk)))
+        return out
+
+    def documents(self, ids: Collection[str]) -> list[DocRow]:
+        """The documents with these ids."""
+        sql = (
+            "SELECT id, kind, client, day, amount, link FROM ar_documents"
+            " WHERE company = ? AND id IN ({marks})"
+        )
+        return [_doc(r) for r in self._many(sql, ids)]
+
+    def allocations_from(self, ids: Collection[str]) -> list[AllocRow]:
+        """Allocations made by these documents."""
+        sql = (
+            "SELECT src, dest, amount, day FROM ar_allocations"
+            " WHERE company = ? AND src IN ({marks}) ORDER BY src, seq"
+        )
+        return [_alloc(r) for r in self._many(sql, ids)]
+
+    def allocations_to(self, ids: Collection[str]) -> list[AllocRow]:
+        """Allocations that settle these documents."""
+        sql = (
+            "SELECT src, dest, amount, day FROM ar_allocations"
+            " WHERE company = ? AND dest IN ({marks}) ORDER BY src, seq"
+        )
+        return [_alloc(r) for r in self._many(sql, ids)]
+
+    def linked_to(self, ids: Collection[str]) -> list[DocRow]:
+        """Documents whose link names one of these ids."""
+        sql = (
+            "SELECT id, kind, client, day, amount, link FROM ar_documents"
+            " WHERE company = ? AND link IN ({marks})"
+        )
+        return [_doc(r) for r in self._many(sql, ids)]
+
+    def deposit_totals(self, ids: Collection[str]) -> dict[str, DepositTotals]:
+        """For each id, its cash receipts' (sum, sum without client, last date)."""
+        sql = (
+            "SELECT link, SUM(amount), SUM(CASE WHEN client IS NULL THEN amount ELSE 0 END),"
+            " MAX(day) FROM ar_documents WHERE company = ? AND kind = 2 AND link IN ({marks})"
+            " GROUP BY link"
+        )
+        out: dict[str, DepositTotals] = {i: (0, 0, None) for i in ids}
+        for r in self._many(sql, ids):
+            out[r[0]] = (r[1], r[2], r[3])
+        return out
+
+
+class SQLiteLedgerStore:
+    """Repost ledgers in one SQLite file (or ``":memory:"``)."""
+
+    def __init__(self, path: str | os.PathLike[str] = "syncstate.db", *, timeout: float = 30.0):
+        self.path = str(path)
+        self._conn = open_sqlite(
+            path, component="repost", migrations=REPOST_MIGRATIONS, timeout=timeout
+        )
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"SQLiteLedgerStore({self.path!r})"
+
+    def writing(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction: commit on success, roll back on any error."""
+        return write_transaction(self._conn, self._lock, self.path)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read on the shared connection (inside a running write, part of it)."""
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise StorageError(f"{self.path}: read failed: {exc}") from exc
+
+    # ------------------------------------------------------------ receivables
+
+    def ledger(self, company: str) -> _CompanyLedger:
+        """The company's receivables as a ledger index."""
+        return _CompanyLedger(self, company)
+
+    def put_receivables(
+        self,
+        company: str,
+        docs: Iterable[DocRow],
+        allocs: Iterable[AllocRow],
+        *,
+        conn: sqlite3.Connection | None = None,
+    ) -> int:
+        """Insert or replace documents and all their allocations; return how many documents.
+
+        A document's allocations are replaced as a whole. Runs in its own
+        transaction unless ``conn`` (from :meth:`writing`) is given.
+        """
+        if conn is None:
+            with self.writing() as own:
+                return self.put_receivables(company, docs, allocs, conn=own)
+        doc_rows = [(company, *row) for row in docs]
+        ids = [row[1] for row in doc_rows]
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            conn.execute(
+                f"DELETE FROM ar_allocations WHERE company = ? AND src IN ({marks})",
+                (company, *chunk),
+            )
+        conn.executemany(
+            "INSERT OR REPLACE INTO ar_documents (company, id, kind, client, day, amount, link)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            doc_rows,
+        )
+        seq: dict[str, int] = {}
+
+        def numbered() -> Iterator[tuple[Any, ...]]:
+            for src, dest, amount, day in allocs:
+                n = seq.get(src, 0)
+                seq[src] = n + 1
+                yield (company, src, n, dest, amount, day)
+
+        conn.executemany(
+            "INSERT INTO ar_allocations (company, src, seq, dest, amount, day)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            numbered(),
+        )
+        return len(doc_rows)
+
+    def delete_receivables(
+        self, company: str, ids: Collection[str], *, conn: sqlite3.Connection | None = None
+    ) -> None:
+        """Delete documents, their allocations and stored balances."""
+        if conn is None:
+            with self.writing() as own:
+                self.delete_receivables(company, ids, conn=own)
+            return
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for table, column in (
+                ("ar_documents", "id"),
+                ("ar_allocations", "src"),
+                ("ar_balances", "id"),
+            ):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE company = ? AND {column} IN ({marks})",
+                    (company, *chunk),
+                )
+
+    def clients(self, company: str) -> list[str | None]:
+        """Clients with documents (``None`` for documents without a client), sorted."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT client FROM ar_documents WHERE company = ? ORDER BY client",
+                (company,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def client_documents(self, company: str, client: str | None) -> list[str]:
+        """Ids of one client's documents."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT id FROM ar_documents WHERE company = ? AND client IS ? ORDER BY id",
+                (company, client),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def document_clients(self, company: str, ids: Collection[str]) -> dict[str, str | None]:
+        """The client of each of these documents."""
+        return {row[0]: row[2] for row in self.ledger(company).documents(ids)}
+
+    def iter_receivables(
+        self, company: str, *, batch: int = 50_000
+    ) -> Iterator[tuple[list[DocRow], list[AllocRow]]]:
+        """Every document and allocation, in batches of whole clients (for exports)."""
+        for client in self.clients(company):
+            ids = self.client_documents(company, client)
+            for chunk in _chunks(ids, batch):
+                view = self.ledger(company)
+                yield view.documents(chunk), view.allocations_from(chunk)
+
+    def balances(self, company: str, ids: Collection[str]) -> dict[str, BalanceRow]:
+        """Stored balance rows of these documents."""
+        out: dict[str, BalanceRow] = {}
+        with self.reading() as conn:
+            for chunk in _chunks(list(ids)):
+                marks = ",".join("?" * len(chunk))
+                for r in conn.execute(
+                    "SELECT id, outstanding, clear_day, clear_flag, payment_type, bank,"
+                    f" receivables FROM ar_balances WHERE company = ? AND id IN ({marks})",
+                    (company, *chunk),
+                ):
+                    out[r[0]] = (r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6])
+        return out
+
+    def write_balances(
+        self,
+        company: str,
+        rows: Iterable[BalanceRow],
+        *,
+        conn: sqlite3.Connection | None = None,
+    ) -> int:
+        """Insert or replace balance rows; return how many were written."""
+        if conn is None:
+            with self.writing() as own:
+                return self.write_balances(company, rows, conn=own)
+        data = [(company, r[0], r[1], r[2], int(r[3]), r[4], r[5], r[6]) for r in rows]
+        conn.executemany(
+            "INSERT OR REPLACE INTO ar_balances (company, id, outstanding, clear_day,"
+            " clear_flag, payment_type, bank, receivables) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            data,
+        )
+        return len(data)
+
+    # ---------------------------------------------------------------- settings
+
+    def set_setting(
+        self, company: str, name: str, value: str, *, conn: sqlite3.Connection | None = None
+    ) -> None:
+        """Store one named setting of the company (e.g. ``period_start``)."""
+        if conn is None:
+            with self.writing() as own:
+                self.set_setting(company, name, value, conn=own)
+            return
+        conn.execute(
+            "INSERT OR REPLACE INTO repost_settings (company, name, value) VALUES (?, ?, ?)",
+            (company, name, value),
+        )
+
+    def setting(self, company: str, name: str) -> str | None:
+        """A named setting, or ``None``."""
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT value FROM repost_settings WHERE company = ? AND name = ?",
+                (company, name),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def companies(self) -> list[str]:
+        """Companies with a repost ledger."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT company FROM repost_settings UNION SELECT company FROM ar_documents"
+                " UNION SELECT company FROM wip_entries ORDER BY 1"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # --------------------------------------------------------------------- WIP
+
+    def put_wip(
+        self,
+        company: str,
+        entries: Iterable[tuple[str, str | None, dict[str, Any]]],
+        invoices: Iterable[tuple[str, str]],
+        *,
+        conn: sqlite3.Connection | None = None,
+    ) -> None:
+        """Insert or replace WIP entries ``(id, client, interchange object)`` and invoices."""
+        if conn is None:
+            with self.writing() as own:
+                self.put_wip(company, entries, invoices, conn=own)
+            return
+        conn.executemany(
+            "INSERT OR REPLACE INTO wip_entries (company, id, client, data) VALUES (?, ?, ?, ?)",
+            ((company, i, c, json.dumps(d, sort_keys=True)) for i, c, d in entries),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO wip_invoices (company, id, day) VALUES (?, ?, ?)",
+            ((company, i, day) for i, day in invoices),
+        )
+
+    def wip(self, company: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        """Every WIP entry (interchange objects) and invoice ``(id, ISO date)``."""
+        with self.reading() as conn:
+            entries = [
+                json.loads(r[0])
+                for r in conn.execute(
+                    "SELECT data FROM wip_entries WHERE company = ? ORDER BY id", (company,)
+                )
+            ]
+            invoices = [
+                (r[0], r[1])
+                for r in conn.execute(
+                    "SELECT id, day FROM wip_invoices WHERE company = ? ORDER BY id", (company,)
+                )
+            ]
+        return entries, invoices
+
+    def delete_wip(
+        self, company: str, ids: Collection[str], *, conn: sqlite3.Connection | None = None
+    ) -> None:
+        """Delete WIP entries."""
+        if conn is None:
+            with self.writing() as own:
+                self.delete_wip(company, ids, conn=own)
+            return
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            conn.execute(
+                f"DELETE FROM wip_entries WHERE company = ? AND id IN ({marks})",
+                (company, *chunk),
+            )
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> SQLiteLedgerStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
