@@ -155,11 +155,37 @@ _LAZY = {
 }
 
 
+#: public names that need an optional extra: name -> extra
+_EXTRAS = {"PostgresStore": "postgres"}
+
+
+def _needs_extra(name: str, extra: str, missing: ImportError) -> type:
+    """A stand-in for ``name`` when its extra is not installed.
+
+    ``from syncstate import *`` and ``syncstate.PostgresStore`` keep working without
+    the extra; using the name raises :class:`ConfigurationError` saying what to install.
+    """
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise ConfigurationError(
+            f"{name} needs the {extra!r} extra ({missing}); "
+            f"install it with: pip install 'syncstate[{extra}]'"
+        )
+
+    return type(name, (), {"__new__": refuse, "__doc__": refuse.__doc__, "__module__": __name__})
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'syncstate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    try:
+        value = getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        extra = _EXTRAS.get(name)
+        if extra is None:
+            raise
+        value = _needs_extra(name, extra, exc)
     globals()[name] = value
     return value
 

@@ -1,8 +1,7 @@
-"""Project-level promises: the public API surface, the CI command, the pure domain."""
+"""Project-level promises: the public API surface and the CI command (layout: test_layout)."""
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
@@ -17,29 +16,6 @@ def test_ci_runs_the_test_command_that_the_readme_gives() -> None:
     assert len(commands) >= 2, "README gives a demo command and a test command"
     test_command = next(c for c in commands if "pytest" in c)
     assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-
-
-def test_the_domain_imports_no_adapter_or_io_library() -> None:
-    forbidden = (
-        "syncstate.adapters",
-        "syncstate.services",
-        "syncstate.cli",
-        "sqlite3",
-        "httpx",
-        "tenacity",
-        "psycopg",
-        "socket",
-    )
-    for path in (ROOT / "src" / "syncstate" / "domain").rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                assert not name.startswith(forbidden), f"{path.name} imports {name}"
 
 
 def test_all_lists_exactly_the_public_names_sorted() -> None:
