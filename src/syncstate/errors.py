@@ -321,3 +321,37 @@ class AmbiguousOutcome(TransientBackendError):
     Timeouts, dropped connections and 5xx answers land here: the engine must look
     the document up by its idempotency key before it sends again.
     """
+
+
+class NotSent(TransientBackendError):
+    """The request provably never left this machine: nothing can exist remotely.
+
+    Connection refused, DNS failure, TLS handshake failure, a connect timeout or a
+    timeout waiting for a pooled connection. The engine retries it with the same
+    key, or releases the record, and never needs a lookup for it.
+    """
+
+
+class UnresolvedOutcome(BackendError):
+    """Resolving an ambiguous outcome failed: the document may or may not exist.
+
+    Raised when the lookup by idempotency key that must precede a resend itself
+    fails (a query fault, a 5xx, a timeout). The record stays in flight with the
+    same key, reported as pending with this message; it is never marked failed,
+    because a failed record's retry gets a new key and could create a duplicate.
+    """
+
+
+class BackendUnavailable(BackendError):
+    """The back end could not be reached: the run stopped early (circuit breaker).
+
+    Raised by :func:`~syncstate.export_records` after ``ExportOptions.max_connection_failures``
+    consecutive requests that never left the machine, or after failing for
+    ``ExportOptions.unavailable_after`` seconds. Everything the run held was
+    released (or, where a send may have happened, left in flight with its key);
+    ``report`` is the run's :class:`~syncstate.ExportReport`.
+    """
+
+    def __init__(self, message: str, *, report: Any = None, **kwargs: Any) -> None:
+        self.report = report
+        super().__init__(message, **kwargs)

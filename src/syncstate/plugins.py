@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import attrs
 
 from syncstate.errors import ConfigurationError, PluginNotFound
+from syncstate.plugin_options import parse_plugin_options
 from syncstate.ports import AccountingBackend, Capability, StateStore
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "available_stores",
     "find_plugin",
     "open_backend",
+    "open_backend_from_options",
     "open_store",
     "plugins",
 ]
@@ -156,7 +158,30 @@ def open_backend(name: str, **options: Any) -> AccountingBackend:
     something that is not a back end.
     """
     plugin = find_plugin(BACKENDS_GROUP, name)
-    backend = _call(plugin, options)
+    return _checked_backend(plugin, _call(plugin, options))
+
+
+def open_backend_from_options(name: str, pairs: Iterable[tuple[str, str]]) -> AccountingBackend:
+    """Open the back end ``name`` from text options (``KEY=VALUE`` pairs, as the CLI has them).
+
+    The plug-in's declared :class:`~syncstate.plugin_options.PluginOption` s parse the
+    text; its ``from_options`` (when it has one) or its factory gets the typed values.
+    Unknown, missing or malformed options are an :class:`~syncstate.errors.InputError`
+    that never echoes a value.
+    """
+    plugin = find_plugin(BACKENDS_GROUP, name)
+    factory = plugin.load()
+    options = parse_plugin_options(name, factory, pairs)
+    build = getattr(factory, "from_options", factory)
+    try:
+        backend = build(**options)
+    except TypeError as exc:
+        raise ConfigurationError(f"back end plug-in {name!r} rejected its options: {exc}") from exc
+    return _checked_backend(plugin, backend)
+
+
+def _checked_backend(plugin: Plugin, backend: Any) -> AccountingBackend:
+    name = plugin.name
     missing = [m for m in _BACKEND_METHODS if not callable(getattr(backend, m, None))]
     capabilities = getattr(backend, "capabilities", None)
     if (

@@ -38,14 +38,14 @@ def test_bundle_commands_from_import_to_unbundle(
     code, out, _ = run(capsys, db, "make", "--json")
     assert json.loads(out)["counts"] == {"invoice": 1, "sales_receipt": 1, "payment": 0}
     # bob's laser has no item mapping, nobody has a customer: every gap at once, exit 2
-    code, _, err = run(capsys, db, "export")
+    code, _, err = run(capsys, db, "export", "--backend", "memory")
     assert code == 2 and "'ann'" in err and "'bob'" in err and "'laser'" in err
     for kind, local, remote in [
         ("customer", "ann", "C1"), ("customer", "bob", "C2"), ("item", "room", "I1"),
         ("item", "laser", "I2"),
     ]:  # fmt: skip
         assert run(capsys, db, "map", kind, local, remote)[0] == 0
-    code, out, _ = run(capsys, db, "export", "--json")
+    code, out, _ = run(capsys, db, "export", "--backend", "memory", "--json")
     assert code == 0 and json.loads(out)["summary"] == {"exported": 2}
     code, out, _ = run(capsys, db, "list", "--reconciled", "--json")
     listed = json.loads(out)

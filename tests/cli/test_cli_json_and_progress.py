@@ -138,7 +138,7 @@ def test_bundle_export_shows_progress_lines_without_json(
     assert bundle("map", "item", "room", "I1") == 0
     assert bundle("make") == 0
     capsys.readouterr()
-    assert bundle("export") == 0
+    assert bundle("export", "--backend", "memory") == 0
     captured = capsys.readouterr()
     assert ": 2 to do" in captured.err and "exported 2" in captured.err
     assert "\r" not in captured.err and "bundle" in captured.out

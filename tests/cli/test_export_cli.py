@@ -38,7 +38,7 @@ def db(tmp_path: Path) -> Path:
 def test_export_prints_a_summary_and_marks_records_exported(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["export", "--db", str(db), "--company", "acme"]) == 0
+    assert main(["export", "--db", str(db), "--company", "acme", "--backend", "memory"]) == 0
     out, err = capsys.readouterr()
     assert "selected" in out and "10" in out
     assert "export acme to memory: 10/10" in err  # plain progress lines: not a terminal
@@ -49,7 +49,8 @@ def test_export_prints_a_summary_and_marks_records_exported(
 def test_export_narrows_by_dates_and_employee_and_prints_json(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["export", "--db", str(db), "--company", "acme", "--json", "--no-batch"]
+    argv = ["export", "--db", str(db), "--company", "acme", "--backend", "memory", "--json"]
+    argv.append("--no-batch")
     argv += ["--from", "2024-03-01", "--to", "2024-03-05", "--employee", "ann"]
     assert main(argv) == 0
     data = json.loads(capsys.readouterr().out)
@@ -58,7 +59,8 @@ def test_export_narrows_by_dates_and_employee_and_prints_json(
 
 
 def test_half_a_date_range_is_a_usage_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["export", "--db", str(db), "--company", "acme", "--from", "2024-03-01"]) == 2
+    argv = ["export", "--db", str(db), "--company", "acme", "--backend", "memory"]
+    assert main([*argv, "--from", "2024-03-01"]) == 2
     assert "give both --from and --to" in capsys.readouterr().err
 
 

@@ -4,14 +4,26 @@ Each record is sent exactly once: records a killed run left in flight are
 looked up by their idempotency key before anything is sent again, so running
 the command again after a crash or Ctrl-C is always safe. A progress bar shows
 on a terminal (plain lines otherwise, e.g. in CI); ``--json`` prints the
-report for scripts. Exit status 0 when everything was exported, 1 when some
-records failed or are still pending, 2 for bad input.
+report for scripts.
+
+``--backend`` is required: there is no default back end, because a throwaway one
+would mark real records exported. ``--backend memory`` (an in-memory back end that
+forgets everything) is refused on a database that already holds records exported
+elsewhere, unless ``--allow-memory`` says it is meant. Back-end options are typed by
+the plug-in (``--backend-option KEY=VALUE``; ``--realm``, ``--mapping``, ``--token-env``,
+``--token-file`` and ``--token-command`` are shorthands for the QuickBooks ones).
+Everything is checked before a record is claimed.
+
+Exit status: 0 when every selected record was exported; 1 when some failed, are
+pending or were released, or the back end was unreachable (the run stops early and
+releases what it held); 2 for bad input or configuration.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from typing import Any
 
@@ -22,19 +34,13 @@ from syncstate.cli._common import (
     open_sqlite_store,
     print_table,
 )
-from syncstate.errors import InputError
+from syncstate.cli.backend_args import add_backend_arguments, close_backend, open_cli_backend
+from syncstate.errors import BackendUnavailable, InputError
 from syncstate.periods import DateRange
 from syncstate.services.export import ExportOptions, ExportReport, export_records
 from syncstate.services.retry import RetryPolicy
 
 __all__ = ["register", "run"]
-
-
-def _option(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return name.strip(), value
 
 
 def register(sub: Any) -> None:
@@ -59,17 +65,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--kind", action="append", dest="kinds", metavar="KIND", help="only this record kind"
     )
-    parser.add_argument(
-        "--backend", default="memory", help="back-end plug-in name (default: memory)"
-    )
-    parser.add_argument(
-        "--backend-option",
-        action="append",
-        type=_option,
-        default=[],
-        metavar="KEY=VALUE",
-        help="option passed to the back-end plug-in (repeatable)",
-    )
+    add_backend_arguments(parser)
     parser.add_argument(
         "--concurrency", type=int, default=10, help="requests at once (default: 10)"
     )
@@ -147,14 +143,38 @@ def _print(report: ExportReport) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the export and print the report."""
     from syncstate.cli.progress import TerminalProgress
-    from syncstate.plugins import open_backend
 
     date_range = _date_range(args)
     options = _options(args)
-    backend = open_backend(args.backend, **dict(args.backend_option))
+    # every check happens before a record is claimed
     store = open_sqlite_store(args)
     try:
-        report = export_records(
+        backend = open_cli_backend(args, store)
+        try:
+            report = _export(args, store, backend, date_range, options, TerminalProgress)
+        finally:
+            close_backend(backend)
+    finally:
+        store.close()
+    if report is None:
+        return 1
+    if args.json:
+        emit_json({"summary": report.summary(), "records": report.to_records()})
+    else:
+        _print(report)
+    return 0 if report.ok else 1
+
+
+def _export(
+    args: argparse.Namespace,
+    store: Any,
+    backend: Any,
+    date_range: DateRange | None,
+    options: ExportOptions,
+    progress: Any,
+) -> ExportReport | None:
+    try:
+        return export_records(
             store,
             backend,
             args.company,
@@ -162,16 +182,15 @@ def run(args: argparse.Namespace) -> int:
             date_range=date_range,
             subjects=args.employees,
             actor=args.actor,
-            progress=None if args.json else TerminalProgress(sys.stderr),
+            progress=None if args.json else progress(sys.stderr),
             options=options,
         )
-    finally:
-        store.close()
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
-    if args.json:
-        emit_json({"summary": report.summary(), "records": report.to_records()})
-    else:
-        _print(report)
-    return 0 if not (report.failed or report.pending) else 1
+    except BackendUnavailable as exc:
+        report = exc.report
+        if args.json:
+            summary = report.summary() if report is not None else None
+            error = {"error": exc.message, "type": "BackendUnavailable", "exit": 1}
+            print(json.dumps({**error, "summary": summary}), file=sys.stderr)
+        else:
+            print(f"syncstate: error: {exc.message}", file=sys.stderr)
+        return None

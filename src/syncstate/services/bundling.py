@@ -12,7 +12,9 @@
 Writes go state store first, bundle store second, so an interrupted call can
 be repeated: bundling again recreates the same bundles (their ids come from
 their content), un-bundling again finishes removing the association.
-Export, PDFs and overwrite live in :mod:`syncstate.services.bundle_export`.
+Export, PDFs and overwrite live in :mod:`syncstate.services.bundle_export`; the
+views and reports the service answers with live in
+:mod:`syncstate.services.bundle_reports` (and are re-exported here).
 """
 
 from __future__ import annotations
@@ -20,18 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import attrs
 
 from syncstate.domain.bundling import (
     BUNDLE_KINDS,
-    Application,
     Bundle,
     BundleKind,
     BundlingPolicy,
     OpenInvoice,
-    make_bundle,
     open_invoices,
 )
 from syncstate.domain.mapping import MappingKind, Mappings
@@ -45,10 +42,17 @@ from syncstate.domain.transactions import (
     read_transaction,
 )
 from syncstate.errors import EmptySelectionError, InputError, InvalidTransition
-from syncstate.money import ZERO
-from syncstate.notebook import Tabular
 from syncstate.periods import DateRange
 from syncstate.ports import BundleEntry, BundleStore, Clock, StateStore, StoredRecord, SystemClock
+from syncstate.services.bundle_rebuild import rebuild_bundle
+from syncstate.services.bundle_reports import (
+    RECONCILED,
+    BundleReport,
+    BundleView,
+    HistoricalReport,
+    Trace,
+    UnbundleReport,
+)
 
 __all__ = [
     "BundleReport",
@@ -62,161 +66,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _EARLIEST = dt.date(1, 1, 1)
-_RECONCILED = frozenset({ExportState.EXPORTED, ExportState.OUTDATED})
-
-
-@attrs.frozen(kw_only=True)
-class BundleView:
-    """A live bundle with its export status: what the reconciled documents list shows."""
-
-    bundle: Bundle
-    state: ExportState
-    remote_id: str | None = None
-    remote_version: str | None = None
-    message: str | None = None
-
-    @property
-    def key(self) -> RecordKey:
-        """The bundle's record key."""
-        return self.bundle.key
-
-    @property
-    def reconciled(self) -> bool:
-        """True once the document exists at the back end (exported or outdated)."""
-        return self.state in _RECONCILED
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON output."""
-        b = self.bundle
-        return {
-            "bundle_id": b.bundle_id,
-            "kind": b.kind.value,
-            "client": b.client,
-            "date": b.date.isoformat(),
-            "currency": b.currency,
-            "total": str(b.total),
-            "paid": str(b.paid),
-            "unapplied": str(b.unapplied),
-            "state": self.state.value,
-            "remote_id": self.remote_id,
-            "remote_version": self.remote_version,
-            "message": self.message,
-            "members": [f"{k.kind}:{k.source_id}" for k in b.members],
-            "lines": [
-                {
-                    "resource": ln.resource,
-                    "quantity": str(ln.quantity),
-                    "unit_price": str(ln.unit_price),
-                    "amount": str(ln.amount),
-                    "tax_code": ln.tax_code,
-                }
-                for ln in b.lines
-            ],
-            "applied": [{"invoice": a.invoice, "amount": str(a.amount)} for a in b.applied],
-        }
-
-
-@attrs.frozen(kw_only=True)
-class BundleReport(Tabular):
-    """What :meth:`BundleService.bundle` made (or, in a dry run, would make)."""
-
-    company: str
-    bundles: tuple[Bundle, ...]
-    applied: bool
-
-    def counts(self) -> dict[str, int]:
-        """Bundles per kind."""
-        return {kind.value: sum(b.kind is kind for b in self.bundles) for kind in BundleKind}
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One plain row per bundle (amounts stay ``Decimal``, the date a ``date``)."""
-        return [
-            {
-                "bundle_id": b.bundle_id,
-                "kind": b.kind.value,
-                "client": b.client,
-                "date": b.date,
-                "currency": b.currency,
-                "total": b.total,
-                "paid": b.paid,
-                "unapplied": b.unapplied,
-                "members": len(b.members),
-            }
-            for b in self.bundles
-        ]
-
-    def _html_caption(self) -> str:
-        verb = "made" if self.applied else "would be made (dry run)"
-        return f"{len(self.bundles)} bundles of {self.company} {verb}"
-
-
-@attrs.frozen(kw_only=True)
-class HistoricalReport:
-    """Open transactions marked as already accounted for, per client."""
-
-    company: str
-    cutoff: dt.date
-    per_client: tuple[tuple[str, int], ...]
-
-    @property
-    def total(self) -> int:
-        """Transactions marked."""
-        return sum(n for _, n in self.per_client)
-
-
-@attrs.frozen(kw_only=True)
-class UnbundleReport(Tabular):
-    """Bundles removed, transactions open again, and remote documents left alone."""
-
-    company: str
-    removed: tuple[RecordKey, ...]
-    reopened: tuple[RecordKey, ...]
-    #: (bundle, remote id) of documents still at the back end (not reversed)
-    left_remote: tuple[tuple[RecordKey, str], ...] = ()
-    #: bundles whose remote document was deleted or voided (reverse export)
-    reversed: tuple[RecordKey, ...] = ()
-
-    @property
-    def warning(self) -> str:
-        """What the caller must know about remote documents, or empty."""
-        if not self.left_remote:
-            return ""
-        ids = ", ".join(remote for _, remote in self.left_remote)
-        return (
-            f"{len(self.left_remote)} document(s) already in the accounting system were NOT "
-            f"removed there ({ids}); exporting the transactions again creates new documents"
-        )
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One plain row per bundle removed, with what became of its remote document."""
-        left = dict(self.left_remote)
-        gone = set(self.reversed)
-        return [
-            {
-                "bundle_id": key.source_id,
-                "kind": key.kind,
-                "remote_document": "reversed" if key in gone else "left" if key in left else "",
-                "remote_id": left.get(key),
-            }
-            for key in self.removed
-        ]
-
-    def _html_caption(self) -> str:
-        head = (
-            f"{len(self.removed)} bundles of {self.company} removed, "
-            f"{len(self.reopened)} transactions open again"
-        )
-        return f"{head}. {self.warning}" if self.warning else head
-
-
-@attrs.frozen(kw_only=True)
-class Trace:
-    """A transaction traced to its bundle and remote document (or a bundle to members)."""
-
-    record: RecordKey
-    state: ExportState
-    bundle: BundleView | None
-    members: tuple[RecordKey, ...] = ()
 
 
 class BundleService:
@@ -330,7 +179,7 @@ class BundleService:
     ) -> list[BundleView]:
         """Reconciled documents: bundles exported (or outdated) with their remote ids."""
         return self.list_bundles(
-            company, clients=clients, states=_RECONCILED, offset=offset, limit=limit
+            company, clients=clients, states=RECONCILED, offset=offset, limit=limit
         )
 
     def get(self, company: str, bundle_id: str) -> BundleView:
@@ -484,7 +333,7 @@ class BundleService:
         remote document. Returns the bundles whose content changed.
         """
         views = self.views(company, entries)
-        rebuilt = [_rebuild(self.store, company, view.bundle) for view in views]
+        rebuilt = [rebuild_bundle(self.store, company, view.bundle) for view in views]
         changed = [
             new.to_record()
             for new, view in zip(rebuilt, views, strict=True)
@@ -575,35 +424,3 @@ def _payments_on(views: Iterable[BundleView], invoice_ids: set[str]) -> list[Rec
         if v.bundle.kind is BundleKind.PAYMENT
         and any(a.invoice in invoice_ids for a in v.bundle.applied)
     )
-
-
-def _rebuild(store: StateStore, company: str, bundle: Bundle) -> Bundle:
-    usage: list[UsageLog] = []
-    payments: list[Payment] = []
-    for key in bundle.members:
-        tx = read_transaction(store.get(key).record)
-        (usage if isinstance(tx, UsageLog) else payments).append(tx)  # type: ignore[arg-type]
-    applied = list(bundle.applied)
-    if bundle.kind is BundleKind.PAYMENT:
-        # keep the applications, oldest first, within the (possibly new) amount
-        left = sum((p.amount for p in payments), ZERO)
-        applied = []
-        for a in bundle.applied:
-            take = min(a.amount, left)
-            if take > 0:
-                applied.append(Application(a.invoice, take))
-            left -= take
-    problem = ""
-    try:
-        rebuilt = make_bundle(company, bundle.kind, usage=usage, payments=payments, applied=applied)
-    except InputError as exc:
-        problem = str(exc)
-    else:
-        if (rebuilt.client, rebuilt.currency) != (bundle.client, bundle.currency):
-            problem = f"now {rebuilt.client!r} in {rebuilt.currency}"
-    if problem:
-        raise InputError(
-            f"bundle {bundle.bundle_id} no longer holds together ({problem}); "
-            "un-bundle it and bundle again"
-        )
-    return attrs.evolve(rebuilt, bundle_id=bundle.bundle_id)

@@ -20,8 +20,9 @@ A crash anywhere leaves every record either untouched, claimed (looked up
 after its lease), or confirmed: never sent twice, never lost. Cancellation (a
 ``cancel`` event or Ctrl-C) releases what was not sent yet.
 
-:func:`unexport` is the reverse export: it deletes or voids the remote document
-where the back end can, and returns the record to ``not_exported``.
+:func:`unexport` (in :mod:`syncstate.services.unexport`, re-exported here) is the
+reverse export: it deletes or voids the remote document where the back end can,
+and returns the record to ``not_exported``.
 """
 
 from __future__ import annotations
@@ -34,17 +35,16 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from syncstate.domain.records import RecordKey
 from syncstate.domain.state import EXPORTABLE, Event, EventKind, ExportState
 from syncstate.errors import (
+    BackendUnavailable,
     InputError,
     InvalidTransition,
     RecordNotFound,
-    RemoteNotFound,
     SyncStateError,
-    TransientBackendError,
     UnsupportedCapability,
 )
 from syncstate.periods import DateRange
@@ -53,16 +53,16 @@ from syncstate.ports import (
     Capability,
     Clock,
     Progress,
-    RemoteRef,
     StateStore,
     StoredRecord,
     SystemClock,
 )
+from syncstate.services.breaker import Breaker
 from syncstate.services.export_report import ExportOptions, ExportReport, UnexportReport
 from syncstate.services.pacing import Pacer, ThrottleGate
 from syncstate.services.rendering import Renderer, default_renderers, render
-from syncstate.services.retry import RetryPolicy, retrying
 from syncstate.services.sending import Item, Outcome, RecordOutcome, Sender
+from syncstate.services.unexport import unexport
 
 __all__ = ["ExportOptions", "ExportReport", "UnexportReport", "export_records", "unexport"]
 
@@ -157,6 +157,7 @@ class _Run:
             cancelled=cancel,
             notify=self.notes.put,
             seed=options.seed,
+            breaker=Breaker(options.max_connection_failures, options.unavailable_after),
         )
         self.batching = (
             options.use_batch and Capability.BATCH in backend.capabilities and backend.max_batch > 1
@@ -363,10 +364,13 @@ def export_records(
 
     ``kinds`` defaults to every kind with a renderer; ``date_range``,
     ``subjects`` (employees, clients) and ``keys`` narrow the selection.
-    Returns an :class:`ExportReport`; raises
+    Returns an :class:`ExportReport`; check ``report.ok`` (nothing failed, pending or
+    released), not only ``report.failed``. Raises
     :class:`~syncstate.errors.AuthenticationError` (after releasing what was
-    not sent) if the back end refuses the credentials, and re-raises
-    ``KeyboardInterrupt`` after a clean stop.
+    not sent) if the back end refuses the credentials,
+    :class:`~syncstate.errors.BackendUnavailable` (carrying the report) when the
+    circuit breaker finds the back end unreachable (see
+    :class:`ExportOptions`), and re-raises ``KeyboardInterrupt`` after a clean stop.
     """
     opts = options or ExportOptions()
     if Capability.CREATE not in backend.capabilities:
@@ -400,89 +404,22 @@ def export_records(
         progress.finish()
     if run.sender.fatal is not None:
         raise run.sender.fatal
-    return ExportReport(
+    breaker = run.sender.breaker
+    report = ExportReport(
         company=company,
         backend=backend.name,
         outcomes=tuple(run.outcomes),
         retries=run.sender.retries,
         duration=time.monotonic() - started,
         cancelled=run.cancel.is_set(),
+        unavailable=breaker.reason,
     )
-
-
-def unexport(
-    store: StateStore,
-    backend: AccountingBackend,
-    company: str,
-    keys: Iterable[RecordKey],
-    *,
-    actor: str = "syncstate",
-    clock: Clock | None = None,
-    reason: str = "unexported: remote document removed",
-    renderers: dict[str, Renderer] | None = None,
-    retry: RetryPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> UnexportReport:
-    """Delete or void the remote documents of ``keys`` and make the records exportable.
-
-    Needs the back end's ``DELETE`` or ``VOID`` capability, otherwise raises
-    :class:`~syncstate.errors.UnsupportedCapability` before anything happens
-    (use a reset to make records exportable without touching the back end).
-    Every record must be ``exported`` or ``outdated``. A document already gone
-    remotely counts as removed, so a run interrupted half-way can be repeated.
-    """
-    caps = backend.capabilities
-    if Capability.DELETE not in caps and Capability.VOID not in caps:
-        raise UnsupportedCapability(
-            f"back end {backend.name} cannot delete or void documents, so records cannot be "
-            "unexported there; use a reset to make them exportable again (the remote "
-            "documents then stay where they are)"
+    if breaker.tripped:
+        message = (
+            f"back end {backend.name} is unavailable for company {company}: {breaker.reason}; "
+            f"stopped after {report.duration:.1f}s with {report.exported + report.updated} "
+            f"exported, {report.released} released, {len(report.pending)} pending"
         )
-    clock = clock or SystemClock()
-    table = {**default_renderers(), **(renderers or {})}
-    targets: list[tuple[StoredRecord, RemoteRef]] = []
-    for key in dict.fromkeys(keys):
-        if key.company != company:
-            raise InputError(f"record {key} does not belong to company {company!r}")
-        stored = store.get(key)
-        status = stored.status
-        if status.state not in (ExportState.EXPORTED, ExportState.OUTDATED) or not status.remote_id:
-            raise InvalidTransition(
-                record=str(key),
-                state=status.state.value,
-                event=EventKind.UNEXPORT.value,
-                detail="only exported or outdated records can be unexported",
-            )
-        kind = render(stored, table).kind
-        targets.append(
-            (
-                stored,
-                RemoteRef(remote_id=status.remote_id, version=status.remote_version, kind=kind),
-            )
-        )
-    done: list[RecordKey] = []
-    failed: list[tuple[RecordKey, str]] = []
-    policy = retry or RetryPolicy()
-    for stored, ref in targets:
-        try:
-            for attempt in retrying(policy, sleep=sleep):
-                with attempt:
-                    try:
-                        backend.delete(company, ref)
-                    except RemoteNotFound:
-                        log.info(
-                            "remote document %s of %s was already gone", ref.remote_id, stored.key
-                        )
-            done.append(stored.key)
-        except (TransientBackendError, SyncStateError) as exc:
-            failed.append((stored.key, str(exc)))
-    if done:
-        store.apply(
-            company,
-            [(key, Event.of(EventKind.UNEXPORT, reason)) for key in done],
-            at=clock.now(),
-            actor=actor,
-        )
-    return UnexportReport(
-        company=company, backend=backend.name, unexported=tuple(done), failed=tuple(failed)
-    )
+        log.warning(message, extra={"company": company, "records": report.total})
+        raise BackendUnavailable(message, report=report)
+    return report

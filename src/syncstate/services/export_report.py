@@ -51,6 +51,11 @@ class ExportOptions:
     * ``claim_size`` / ``flush_size`` / ``flush_interval``: records claimed per
       store transaction, and outcomes written per transaction / at least every
       ``flush_interval`` seconds.
+    * ``max_connection_failures`` / ``unavailable_after``: the circuit breaker. After
+      that many consecutive requests that never reached the back end (connection
+      refused, DNS, TLS, connect timeouts), or after failing to reach it for that many
+      seconds (back-off waits included), the run stops, releases what it holds and
+      raises :class:`~syncstate.errors.BackendUnavailable` with the report.
     * ``cancel``: an event another thread sets to stop the run cleanly.
     * ``sleep`` / ``seed``: injected for tests (no real pauses, fixed jitter).
     """
@@ -65,6 +70,8 @@ class ExportOptions:
     claim_size: int = attrs.field(default=100, validator=_at_least_one)
     flush_size: int = attrs.field(default=200, validator=_at_least_one)
     flush_interval: float = 0.5
+    max_connection_failures: int = attrs.field(default=5, validator=_at_least_one)
+    unavailable_after: float = 30.0
     cancel: threading.Event | None = attrs.field(default=None, eq=False)
     sleep: Callable[[float], None] = attrs.field(default=time.sleep, eq=False)
     seed: int | None = None
@@ -72,6 +79,10 @@ class ExportOptions:
     def __attrs_post_init__(self) -> None:
         if self.lease <= dt.timedelta(0):
             raise InputError(f"export options: lease must be positive, got {self.lease}")
+        if not self.unavailable_after > 0:
+            raise InputError(
+                f"export options: unavailable_after must be positive, got {self.unavailable_after}"
+            )
 
 
 def _keys(outcomes: tuple[RecordOutcome, ...], *wanted: Outcome) -> tuple[RecordKey, ...]:
@@ -88,6 +99,8 @@ class ExportReport:
     retries: int = 0
     duration: float = 0.0
     cancelled: bool = False
+    #: why the run stopped early because the back end could not be reached ("" if it did not)
+    unavailable: str = ""
 
     def _count(self, outcome: Outcome) -> int:
         return sum(1 for o in self.outcomes if o.outcome is outcome)
@@ -135,7 +148,9 @@ class ExportReport:
     @property
     def ok(self) -> bool:
         """True when nothing failed, nothing is pending and the run was not cancelled."""
-        return not (self.failed or self.pending or self.cancelled or self.released)
+        return not (
+            self.failed or self.pending or self.cancelled or self.released or self.unavailable
+        )
 
     def summary(self) -> dict[str, Any]:
         """Totals as plain data."""
@@ -152,6 +167,7 @@ class ExportReport:
             "retries": self.retries,
             "duration": round(self.duration, 3),
             "cancelled": self.cancelled,
+            "unavailable": self.unavailable,
         }
 
     def to_records(self) -> list[dict[str, Any]]:

@@ -12,12 +12,20 @@ For every item, in order:
    ``LOOKUP_BY_KEY`` the sender asks for the idempotency key and links what it
    finds; if it only declares ``REPLAYS_KEY`` it sends again with the same key;
    with neither it sends nothing and reports that an operator must decide.
+   If the lookup itself fails (a query fault, a 5xx, a timeout), the item stays
+   in flight with the same key, reported as pending with the reason
+   (:class:`~syncstate.errors.UnresolvedOutcome`): only a definite refusal of
+   the create itself moves a record to ``failed``.
 2. **Send** (``create``, ``update`` for an overwrite, or ``create_batch``),
    after the shared throttle gate and pacer allow it.
 3. **Retry** transient errors with the policy of :mod:`syncstate.services.retry`
-   (same key every time). A stale version on an overwrite is refetched by
-   looking the document up and retried once. A duplicate that names the
-   existing document is linked to it.
+   (same key every time). A request that never left the machine
+   (:class:`~syncstate.errors.NotSent`) is retried with the same key too, and a
+   record that was never sent is released, not looked up. Consecutive
+   connection failures feed the run's :class:`~syncstate.services.breaker.Breaker`,
+   which stops the run when the back end is down. A stale version on an overwrite
+   is refetched and retried once. A duplicate that names the existing document
+   is linked to it.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import attrs
 import tenacity
@@ -38,18 +47,23 @@ from syncstate.errors import (
     AuthenticationError,
     BackendError,
     DuplicateDocumentError,
+    NotSent,
     StaleVersionError,
     SyncStateError,
     ThrottledError,
     TransientBackendError,
+    UnresolvedOutcome,
 )
 from syncstate.ports import AccountingBackend, Capability, Document, RemoteRef, StoredRecord
+from syncstate.services.breaker import Breaker
 from syncstate.services.pacing import Pacer, ThrottleGate
 from syncstate.services.retry import RetryPolicy, retrying, should_retry
 
 __all__ = ["Item", "Outcome", "RecordOutcome", "Sender"]
 
 log = logging.getLogger(__name__)
+
+_R = TypeVar("_R")
 
 
 class Outcome(enum.Enum):
@@ -129,6 +143,7 @@ class Sender:
         cancelled: threading.Event,
         notify: Callable[[str], None],
         seed: int | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.backend = backend
         self.company = company
@@ -138,6 +153,8 @@ class Sender:
         self.sleep = sleep
         self.cancelled = cancelled
         self.notify = notify
+        #: stops the run when the back end cannot be reached (never trips when None)
+        self.breaker = breaker or Breaker(limit=2**31, budget=float("inf"))
         self._caps = backend.capabilities
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
@@ -153,9 +170,29 @@ class Sender:
 
     def _request(self) -> None:
         if self.cancelled.is_set():
-            raise Cancelled("export cancelled")
+            raise Cancelled(self.breaker.reason or "export cancelled")
         self.gate.wait()
         self.pacer.acquire()
+
+    def _call(self, request: Callable[[], _R]) -> _R:
+        """Make one back-end request, telling the breaker whether the back end answered."""
+        self._request()
+        try:
+            result = request()
+        except NotSent as exc:
+            if self.breaker.failed(exc):
+                self.cancelled.set()
+            raise
+        except BaseException:
+            self.breaker.answered()
+            raise
+        self.breaker.answered()
+        return result
+
+    def _pause(self, delay: float) -> None:
+        """Sleep before a retry, unless the run was cancelled (or the breaker tripped)."""
+        if not self.cancelled.is_set():
+            self.sleep(delay)
 
     def _loop(
         self, attempt: _Attempt | None, predicate: Callable[[BaseException], bool] = should_retry
@@ -170,6 +207,8 @@ class Sender:
                 self.retries += 1
             if isinstance(error, ThrottledError):
                 self.gate.close_for(delay)
+            if isinstance(error, NotSent) and self.breaker.waiting(delay, error):
+                self.cancelled.set()
             what = attempt.item.stored.key if attempt is not None else "batch"
             message = f"retry {number} for {what} in {delay:.1f}s: {error}"
             log.info(message)
@@ -177,7 +216,7 @@ class Sender:
 
         return retrying(
             self.policy,
-            sleep=self.sleep,
+            sleep=self._pause,
             on_retry=on_retry,
             rng=rng,
             give_up=self.cancelled.is_set,
@@ -203,6 +242,8 @@ class Sender:
         """Not confirmed: release it if it never left, keep it in flight if it may have."""
         if attempt.ambiguous:
             hint = "it stays in flight; the next run looks it up by its key"
+            if isinstance(error, Cancelled):
+                hint = "it stays in flight; the next run looks it up by its key before sending"
             if isinstance(error, NeedsOperator):
                 hint = "it stays in flight until an operator decides"
             return self._outcome(attempt, Outcome.PENDING, message=f"{error}; {hint}")
@@ -214,8 +255,18 @@ class Sender:
         """Before re-sending an ambiguous item: find it by key, or decide it is safe."""
         item = attempt.item
         if Capability.LOOKUP_BY_KEY in self._caps:
-            self._request()
-            ref = self.backend.lookup(self.company, item.document.kind, item.key)
+            try:
+                ref = self._call(
+                    lambda: self.backend.lookup(self.company, item.document.kind, item.key)
+                )
+            except (TransientBackendError, AuthenticationError, Cancelled):
+                raise  # retried with the same key, or the run stops
+            except Exception as exc:  # the lookup failed: the outcome stays unknown
+                raise UnresolvedOutcome(
+                    f"looking up idempotency key {item.key} failed ({exc}); "
+                    "the document may exist remotely",
+                    record=str(item.stored.key),
+                ) from exc
             if ref is not None:
                 log.info("record %s found remotely by key %s", item.stored.key, item.key)
             return ref
@@ -232,14 +283,18 @@ class Sender:
             if found is not None:
                 attempt.linked = True
                 return found
-        self._request()
         item = attempt.item
         try:
             if ref is not None:
-                return self.backend.update(
-                    self.company, ref, item.document, idempotency_key=item.key
+                update = ref
+                return self._call(
+                    lambda: self.backend.update(
+                        self.company, update, item.document, idempotency_key=item.key
+                    )
                 )
-            return self.backend.create(self.company, item.document, idempotency_key=item.key)
+            return self._call(
+                lambda: self.backend.create(self.company, item.document, idempotency_key=item.key)
+            )
         except AmbiguousOutcome:
             attempt.ambiguous = True
             raise
@@ -258,14 +313,15 @@ class Sender:
             return None, False
         item = attempt.item
         status = item.stored.status
-        self._request()
-        mine = self.backend.lookup(self.company, item.document.kind, item.key)
+
+        def lookup(key: str) -> RemoteRef | None:
+            return self._call(lambda: self.backend.lookup(self.company, item.document.kind, key))
+
+        mine = lookup(item.key)
         if mine is not None:
             return mine, True
         for revision in range(status.revision - 1, -1, -1):
-            earlier = idempotency_key(item.stored.key, status.generation, revision)
-            self._request()
-            found = self.backend.lookup(self.company, item.document.kind, earlier)
+            found = lookup(idempotency_key(item.stored.key, status.generation, revision))
             if found is not None and found.remote_id == status.remote_id:
                 return found, False
         return None, False
@@ -305,7 +361,7 @@ class Sender:
             self.fatal = exc
             self.cancelled.set()
             return self._unsent(attempt, exc)
-        except (TransientBackendError, Cancelled, NeedsOperator) as exc:
+        except (TransientBackendError, Cancelled, NeedsOperator, UnresolvedOutcome) as exc:
             return self._unsent(attempt, exc)
         except SyncStateError as exc:  # rejected before or by the back end
             return self._outcome(attempt, Outcome.FAILED, message=str(exc))
@@ -319,11 +375,13 @@ class Sender:
         try:
             # only throttling is retried whole: after an ambiguous answer some items
             # may exist, so each is looked up (or replayed) on its own instead
-            for retry in self._loop(None, lambda exc: isinstance(exc, ThrottledError)):
+            # (and a batch that never left the machine is retried whole, same keys)
+            for retry in self._loop(None, lambda exc: isinstance(exc, ThrottledError | NotSent)):
                 with retry:
-                    self._request()
-                    results = self.backend.create_batch(
-                        self.company, [(i.document, i.key) for i in items]
+                    results = self._call(
+                        lambda: self.backend.create_batch(
+                            self.company, [(i.document, i.key) for i in items]
+                        )
                     )
         except AmbiguousOutcome as exc:
             # The batch may have committed: every item is looked up (or replayed) alone.

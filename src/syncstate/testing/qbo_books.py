@@ -7,7 +7,9 @@ invalid references (2500), duplicate document numbers (6140, naming the
 existing ``TxnId``), duplicate names (6240), linked transactions of another
 customer (620), closed periods (6210), ended subscriptions (6190), deposited
 transactions (6540) and not-found objects (610). Refused operations raise
-:class:`QboFaultAnswer`, which knows its HTTP status and ``Fault`` body.
+:class:`QboFaultAnswer`, which knows its HTTP status and ``Fault`` body
+(:mod:`syncstate.testing.qbo_faults`, re-exported here with :func:`qbo_time`);
+queries are answered by :mod:`syncstate.testing.qbo_query`.
 :mod:`syncstate.testing.qbo_server` puts HTTP in front of it.
 """
 
@@ -15,10 +17,18 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
+
+from syncstate.testing.qbo_faults import (
+    QboFaultAnswer,
+    invalid_reference,
+    missing_field,
+    not_found,
+    qbo_time,
+)
+from syncstate.testing.qbo_query import run_query
 
 __all__ = ["ENTITY_NAMES", "QboBooks", "QboFaultAnswer", "qbo_time"]
 
@@ -35,71 +45,6 @@ ENTITY_NAMES = (
 TRANSACTIONS = frozenset({"Invoice", "SalesReceipt", "Payment", "TimeActivity"})
 NAMED = {"Customer": "DisplayName", "Item": "Name", "Employee": "DisplayName", "Account": "Name"}
 _BY_LOWER = {name.lower(): name for name in ENTITY_NAMES}
-_INACTIVE = (
-    "Something you're trying to use has been made inactive. "
-    "Check the fields with accounts, customers, items, vendors or employees."
-)
-
-
-def qbo_time(moment: dt.datetime) -> str:
-    """A timestamp as QuickBooks writes it (seconds, with offset)."""
-    return moment.isoformat(timespec="seconds")
-
-
-class QboFaultAnswer(Exception):
-    """An operation QuickBooks refuses: HTTP status plus one ``Fault`` error."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        detail: str = "",
-        *,
-        element: str = "",
-        status: int = 400,
-        fault_type: str = "ValidationFault",
-    ) -> None:
-        self.code = code
-        self.message = message
-        self.detail = detail
-        self.element = element
-        self.status = status
-        self.fault_type = fault_type
-        super().__init__(f"{code} {message}: {detail}")
-
-    def error(self) -> dict[str, Any]:
-        """The one entry of ``Fault.Error``."""
-        return {
-            "Message": self.message,
-            "Detail": self.detail,
-            "code": self.code,
-            "element": self.element,
-        }
-
-    def body(self, now: dt.datetime) -> dict[str, Any]:
-        """The JSON answer body, shaped like QuickBooks' own."""
-        return {"Fault": {"Error": [self.error()], "type": self.fault_type}, "time": qbo_time(now)}
-
-
-def _missing(field: str) -> QboFaultAnswer:
-    return QboFaultAnswer(
-        "2020",
-        "Required param missing, need to supply the required value for the API",
-        f"Required parameter {field} is missing in the request",
-        element=field,
-    )
-
-
-def _invalid_ref(entity: str, ref: Any) -> QboFaultAnswer:
-    return QboFaultAnswer(
-        "2500", "Invalid Reference Id", f"Invalid Reference Id : {entity} {ref!r}: {_INACTIVE}"
-    )
-
-
-def _not_found(entity: str, ident: Any) -> QboFaultAnswer:
-    return QboFaultAnswer(
-        "610", "Object Not Found", f"Object Not Found : {_INACTIVE}", element=f"{entity} {ident}"
-    )
 
 
 def _amount(value: Any) -> Decimal:
@@ -163,7 +108,7 @@ class QboBooks:
         """A copy of one entity, or a 610 fault."""
         record = self.realm(realm).entities[entity].get(str(ident))
         if record is None:
-            raise _not_found(entity, ident)
+            raise not_found(entity, ident)
         return copy.deepcopy(record)
 
     def all(self, realm: str, entity: str) -> list[dict[str, Any]]:
@@ -191,7 +136,7 @@ class QboBooks:
             return
         value = ref.get("value") if isinstance(ref, Mapping) else None
         if not value or str(value) not in visible[entity]:
-            raise _invalid_ref(entity, value)
+            raise invalid_reference(entity, value)
 
     def _check_writable(self, realm: str, entity: str, record: Mapping[str, Any]) -> None:
         books = self.realm(realm)
@@ -221,7 +166,7 @@ class QboBooks:
             field = NAMED[entity]
             name = str(record.get(field) or "").strip()
             if not name:
-                raise _missing("Name" if field == "Name" else field)
+                raise missing_field("Name" if field == "Name" else field)
             for other in books.entities[entity].values():
                 if other["Id"] != record.get("Id") and other.get(field) == name:
                     raise QboFaultAnswer(
@@ -255,14 +200,14 @@ class QboBooks:
         self, realm: str, entity: str, record: dict[str, Any], visible: Mapping[str, frozenset[str]]
     ) -> None:
         if entity == "Invoice" and not record.get("CustomerRef"):
-            raise _missing("CustomerRef")
+            raise missing_field("CustomerRef")
         if record.get("CustomerRef"):
             self._check_ref(visible, "Customer", record["CustomerRef"])
         lines = [
             ln for ln in record.get("Line") or [] if ln.get("DetailType") != "SubTotalLineDetail"
         ]
         if not lines:
-            raise _missing("Line")
+            raise missing_field("Line")
         total = Decimal(0)
         for line in lines:
             detail = line.get("SalesItemLineDetail") or {}
@@ -290,15 +235,15 @@ class QboBooks:
         self, realm: str, record: dict[str, Any], visible: Mapping[str, frozenset[str]]
     ) -> None:
         if not record.get("CustomerRef"):
-            raise _missing("CustomerRef")
+            raise missing_field("CustomerRef")
         if record.get("TotalAmt") is None:
-            raise _missing("TotalAmt")
+            raise missing_field("TotalAmt")
         self._check_ref(visible, "Customer", record["CustomerRef"])
         for line in record.get("Line") or []:
             for link in line.get("LinkedTxn") or []:
                 invoice = self.realm(realm).entities["Invoice"].get(str(link.get("TxnId")))
                 if invoice is None:
-                    raise _not_found("Invoice", link.get("TxnId"))
+                    raise not_found("Invoice", link.get("TxnId"))
                 if invoice.get("CustomerRef", {}).get("value") != record["CustomerRef"].get(
                     "value"
                 ):
@@ -311,14 +256,14 @@ class QboBooks:
 
     def _validate_time(self, record: dict[str, Any], visible: Mapping[str, frozenset[str]]) -> None:
         if not record.get("NameOf"):
-            raise _missing("NameOf")
+            raise missing_field("NameOf")
         if record["NameOf"] == "Employee":
             if not record.get("EmployeeRef"):
-                raise _missing("EmployeeRef")
+                raise missing_field("EmployeeRef")
             self._check_ref(visible, "Employee", record["EmployeeRef"])
         has_span = record.get("StartTime") and record.get("EndTime")
         if record.get("Hours") is None and record.get("Minutes") is None and not has_span:
-            raise _missing("Hours")
+            raise missing_field("Hours")
         for field, entity in (("CustomerRef", "Customer"), ("ItemRef", "Item")):
             if record.get(field):
                 self._check_ref(visible, entity, record[field])
@@ -358,12 +303,12 @@ class QboBooks:
     def _current(self, realm: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
         ident = body.get("Id")
         if not ident:
-            raise _missing("Id")
+            raise missing_field("Id")
         if body.get("SyncToken") is None:
-            raise _missing("SyncToken")
+            raise missing_field("SyncToken")
         current = self.realm(realm).entities[entity].get(str(ident))
         if current is None:
-            raise _not_found(entity, ident)
+            raise not_found(entity, ident)
         if str(body["SyncToken"]) != current["SyncToken"]:
             raise QboFaultAnswer(
                 "5010",
@@ -445,115 +390,8 @@ class QboBooks:
     # ------------------------------------------------------------------ query
 
     def query(self, realm: str, statement: str) -> dict[str, Any]:
-        """Run a QuickBooks query (``select * from Invoice where DocNumber = '1001'``)."""
-        match = _SELECT.match(statement.strip())
-        entity = self.entity_name(match.group("entity")) if match else None
-        if match is None or entity is None:
-            raise _parse_error(statement)
-        rows: Iterable[dict[str, Any]] = self.realm(realm).entities[entity].values()
-        for field, op, raw in _conditions(match.group("where") or "", statement):
-            rows = [r for r in rows if _test(_field(r, field), op, raw)]
-        rows = list(rows)
-        if match.group("fields").strip().lower() == "count(*)":
-            return {"totalCount": len(rows)}
-        order = (match.group("order") or "Id").split()
-        descending = len(order) > 1 and order[1].lower() == "desc"
-        rows.sort(key=lambda r: _sort_key(_field(r, order[0])), reverse=descending)
-        start = int(match.group("start") or 1)
-        limit = min(int(match.group("max") or 100), 1000)
-        page = [copy.deepcopy(r) for r in rows[start - 1 : start - 1 + limit]]
-        if not page:
-            return {}
-        return {entity: page, "startPosition": start, "maxResults": len(page)}
+        """Run a QuickBooks query (``select * from Invoice where DocNumber = '1001'``).
 
-
-_SELECT = re.compile(
-    r"select\s+(?P<fields>.+?)\s+from\s+(?P<entity>\w+)"
-    r"(?:\s+where\s+(?P<where>.+?))?(?:\s+order\s*by\s+(?P<order>[\w.]+(?:\s+(?:asc|desc))?))?"
-    r"(?:\s+startposition\s+(?P<start>\d+))?(?:\s+maxresults\s+(?P<max>\d+))?\s*$",
-    re.IGNORECASE | re.DOTALL,
-)
-_CONDITION = re.compile(
-    r"\s*(?P<field>[\w.]+)\s*(?P<op><=|>=|!=|=|<|>|\blike\b|\bin\b)\s*"
-    r"(?P<value>'(?:[^'\\]|\\.)*'|\([^)]*\)|[\w.:+-]+)\s*(?P<rest>(?:and\s+.*)?)$",
-    re.IGNORECASE | re.DOTALL,
-)
-
-
-def _parse_error(statement: str) -> QboFaultAnswer:
-    return QboFaultAnswer(
-        "4000", "Error parsing query", f"QueryParserError: cannot parse {statement!r}"
-    )
-
-
-def _conditions(where: str, statement: str) -> list[tuple[str, str, str]]:
-    out = []
-    text = where.strip()
-    while text:
-        match = _CONDITION.match(text)
-        if match is None:
-            raise _parse_error(statement)
-        out.append((match.group("field"), match.group("op").lower(), match.group("value")))
-        text = match.group("rest")[3:].strip() if match.group("rest") else ""
-    return out
-
-
-def _unquote(raw: str) -> str:
-    raw = raw.strip()
-    if raw.startswith("'") and raw.endswith("'"):
-        return re.sub(r"\\(.)", r"\1", raw[1:-1])
-    return raw
-
-
-def _field(record: Mapping[str, Any], path: str) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = next((v for k, v in value.items() if k.lower() == part.lower()), None)
-    if isinstance(value, Mapping) and "value" in value:
-        return value["value"]
-    return value
-
-
-def _comparable(value: Any) -> Any:
-    text = str(value)
-    try:
-        return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
-    except ValueError:
-        pass
-    try:
-        return Decimal(text)
-    except ArithmeticError:
-        return text
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    key = _comparable(value)
-    rank = {dt.datetime: 0, Decimal: 1}.get(type(key), 2)
-    return (rank, key if rank < 2 else str(key))
-
-
-def _test(value: Any, op: str, raw: str) -> bool:
-    if value is None:
-        return False
-    if op == "in":
-        return str(value) in {_unquote(v) for v in raw.strip("()").split(",")}
-    target = _unquote(raw)
-    if op == "like":
-        pattern = "".join(".*" if c == "%" else re.escape(c) for c in target)
-        return re.fullmatch(pattern, str(value), re.IGNORECASE | re.DOTALL) is not None
-    left, right = _comparable(value), _comparable(target)
-    if type(left) is not type(right):
-        left, right = str(value), target
-    if op == "=":
-        return bool(left == right)
-    if op == "!=":
-        return bool(left != right)
-    if op == "<":
-        return bool(left < right)
-    if op == "<=":
-        return bool(left <= right)
-    if op == ">":
-        return bool(left > right)
-    return bool(left >= right)
+        :func:`~syncstate.testing.qbo_query.run_query` over the realm's entities.
+        """
+        return run_query(self.realm(realm).entities, statement)

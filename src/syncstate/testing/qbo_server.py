@@ -30,22 +30,21 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import socket
-import struct
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 import attrs
 
 from syncstate.adapters.backends.quickbooks.payloads import dumps, loads
 from syncstate.testing.qbo_books import QboBooks, QboFaultAnswer, qbo_time
+from syncstate.testing.qbo_http import QuietServer, RequestHandler
+from syncstate.testing.qbo_rules import FaultRule, operation_of
 
-__all__ = ["FaultPlan", "QboServer"]
+__all__ = ["FaultPlan", "FaultRule", "QboServer"]
 
 MAX_BATCH = 30
 
@@ -74,6 +73,8 @@ class FaultPlan:
     #: answer batch items in reverse order (clients must match by bId)
     reverse_batch: bool = False
     scripted: list[QboFaultAnswer] = attrs.field(factory=list)
+    #: targeted faults (:class:`~syncstate.testing.qbo_rules.FaultRule`), first match wins
+    rules: list[FaultRule] = attrs.field(factory=list)
 
 
 @attrs.define
@@ -105,8 +106,8 @@ class QboServer:
 
     def start(self) -> QboServer:
         """Listen on 127.0.0.1 on a free port in a daemon thread."""
-        handler = type("Handler", (_Handler,), {"qbo": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        handler = type("Handler", (RequestHandler,), {"qbo": self})
+        self._httpd = QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
@@ -158,6 +159,12 @@ class QboServer:
         answer = QboFaultAnswer(code, message, detail, status=status, fault_type=fault_type)
         with self._lock:
             self.faults.scripted.extend([answer] * times)
+
+    def inject(self, rule: FaultRule) -> FaultRule:
+        """Add a targeted fault rule; returns it (its ``seen`` / ``fired`` counters)."""
+        with self._lock:
+            self.faults.rules.append(rule)
+        return rule
 
     def reset_next(self, n: int = 1) -> None:
         """Drop the connection of the next ``n`` requests before processing them."""
@@ -288,15 +295,24 @@ class QboServer:
         write = method == "POST" and rest[0] != "query"
         request_id = query.get("requestid")
         with self._lock:
+            if rest[0] == "query":
+                self.stats["queries"] += 1
             if write and request_id and (realm, request_id) in self._replies:
                 self.stats["replays"] += 1
                 return self._replies[(realm, request_id)]
             if self.faults.scripted:
-                return self._fault(self.faults.scripted.pop(0))
+                return self._injected(self.faults.scripted.pop(0))
+            rule = self._rule(method, rest, query, body)
+            if rule is not None and not rule.after_commit:
+                return self._injected(rule.answer, drop=rule.drop)
             try:
                 answer = self._dispatch(method, realm, rest, query, body)
             except QboFaultAnswer as fault:
                 answer = self._fault(fault)
+            if rule is not None:  # after commit: the write is done, the answer is lost
+                if write and request_id:
+                    self._replies[(realm, request_id)] = answer
+                return self._injected(rule.answer, drop=rule.drop)
             if write and request_id:
                 self._replies[(realm, request_id)] = answer
             if write and answer.status == 200:
@@ -315,6 +331,33 @@ class QboServer:
                         )
                     )
             return answer
+
+    def _rule(
+        self, method: str, rest: list[str], query: Mapping[str, str], body: bytes
+    ) -> FaultRule | None:
+        if not self.faults.rules:
+            return None
+        operation = operation_of(method, rest, query)
+        statement = query.get("query") or body.decode("utf-8", "replace")
+        try:
+            document = loads(body) if body and operation in ("write", "batch") else None
+        except ValueError:
+            document = None
+        if isinstance(document, Mapping) and len(document) == 1:
+            document = next(iter(document.values())) if operation == "batch" else document
+        for rule in self.faults.rules:
+            if rule.matches(operation, rest[0], statement, document) and rule.fires():
+                return rule
+        return None
+
+    def _injected(self, fault: QboFaultAnswer | None, *, drop: bool = False) -> _Answer:
+        self.stats["injected_faults"] += 1
+        if drop or fault is None:
+            self.stats["resets"] += 1
+            return _Answer(0, b"", drop=True)
+        if fault.status == 429:
+            self.stats["throttled"] += 1
+        return self._fault(fault)
 
     def _json(self, body: bytes) -> Any:
         try:
@@ -404,52 +447,3 @@ class QboServer:
                     {"bId": bid, "Fault": {"Error": [fault.error()], "type": fault.fault_type}}
                 )
         return list(reversed(answers)) if self.faults.reverse_batch else answers
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """Clients that vanish mid-request (killed exporters) are expected, not errors."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    qbo: QboServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet (tests read counters, not logs)."""
-
-    def _serve(self, method: str) -> None:
-        url = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if len(body) < length:
-            # the client died while sending: a real server drops the request unprocessed
-            self.close_connection = True
-            return
-        answer = self.qbo.handle(
-            method, url.path, query, self.headers.get("Authorization", ""), body
-        )
-        if answer.drop:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
-            return
-        self.send_response(answer.status)
-        self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(answer.body)
-
-    def do_GET(self) -> None:
-        """Reads, PDFs and queries."""
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        """Writes, batches and queries."""
-        self._serve("POST")

@@ -1,6 +1,7 @@
 """QuickBooks Online back end (REST API v3): the client, its faults and its payloads.
 
-- :mod:`.client`: :class:`QuickBooksBackend` and :class:`QuickBooksConfig`;
+- :mod:`.client`: :class:`QuickBooksBackend` (re-exporting the configuration);
+- :mod:`.config`: :class:`QuickBooksConfig`, :class:`TokenProvider`, URLs and API limits;
 - :mod:`.faults`: QuickBooks ``Fault`` bodies mapped to syncstate's typed errors;
 - :mod:`.payloads`: documents rendered as QuickBooks entities (:class:`QboMapping`).
 """

@@ -13,7 +13,9 @@ Errors: timeouts, dropped connections and 5xx become
 ``retry_after``; ``Fault`` answers the typed errors of
 :mod:`syncstate.adapters.backends.quickbooks.faults`. No httpx exception
 escapes. Access tokens are fetched from the host for each request and are never
-stored, logged or put in an error.
+stored, logged or put in an error. :class:`QuickBooksConfig`, :class:`TokenProvider`,
+the API URLs and QuickBooks' limits live in
+:mod:`syncstate.adapters.backends.quickbooks.config` (re-exported here).
 """
 
 from __future__ import annotations
@@ -23,13 +25,21 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
-import attrs
 import httpx
 
+from syncstate.adapters.backends.quickbooks import options as quickbooks_options
+from syncstate.adapters.backends.quickbooks.config import (
+    MAX_REQUEST_ID,
+    PRODUCTION_URL,
+    QUERY_PAGE,
+    SANDBOX_URL,
+    QuickBooksConfig,
+    TokenProvider,
+    check_request_id,
+)
 from syncstate.adapters.backends.quickbooks.faults import (
     error_from_fault,
     error_from_response,
@@ -47,11 +57,11 @@ from syncstate.adapters.backends.quickbooks.payloads import (
     render,
     spec_for,
 )
+from syncstate.adapters.backends.transport import transport_error
 from syncstate.errors import (
     AmbiguousOutcome,
     AuthenticationError,
     BackendError,
-    RemoteValidationError,
     SyncStateError,
     UnsupportedCapability,
 )
@@ -67,87 +77,19 @@ __all__ = [
 
 log = logging.getLogger("syncstate.adapters.backends.quickbooks")
 
-SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
-PRODUCTION_URL = "https://quickbooks.api.intuit.com"
-#: QuickBooks' limits on ``requestid`` (single request / batch) and ``bId``
-MAX_REQUEST_ID = 50
-MAX_BATCH_REQUEST_ID = 36
-MAX_BATCH = 30
-QUERY_PAGE = 1000
 _KEY_NAMESPACE = uuid.UUID("5b0f6f0e-2d4c-4c1e-9a43-6f1f3c0c5a51")
-
-
-class TokenProvider(Protocol):
-    """The host's OAuth 2 tokens for one QuickBooks company; syncstate stores none."""
-
-    def access_token(self, company: str) -> str:
-        """The current access token for ``company``."""
-        ...
-
-    def refresh(self, company: str) -> str:
-        """Refresh the token of ``company`` (QuickBooks answered 401); return the new one."""
-        ...
-
-
-def _check_environment(_instance: object, _attribute: object, value: str) -> None:
-    if value not in ("sandbox", "production"):
-        raise ValueError(f"environment must be 'sandbox' or 'production', got {value!r}")
-
-
-def _check_batch(_instance: object, _attribute: object, value: int) -> None:
-    if not 1 <= value <= MAX_BATCH:
-        raise ValueError(f"max_batch must be 1..{MAX_BATCH}, got {value}")
-
-
-def _check_reverse(_instance: object, _attribute: object, value: str) -> None:
-    if value not in ("void", "delete"):
-        raise ValueError(f"reverse must be 'void' or 'delete', got {value!r}")
-
-
-def _frozen_realms(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType({str(k): str(v) for k, v in value.items()})
-
-
-def _default_timeout() -> httpx.Timeout:
-    return httpx.Timeout(60.0, connect=10.0)
-
-
-@attrs.frozen(kw_only=True)
-class QuickBooksConfig:
-    """Where and how to talk to QuickBooks Online.
-
-    ``base_url`` overrides ``environment`` (e.g. the local test server);
-    ``realms`` maps syncstate company names to QuickBooks realm ids (a company
-    not listed is its own realm id); ``reverse`` chooses whether ``delete``
-    voids (default, keeps the audit trail) or deletes voidable transactions;
-    ``lookup_window`` is how far back :meth:`QuickBooksBackend.lookup` searches.
-    """
-
-    environment: str = attrs.field(default="sandbox", validator=_check_environment)
-    base_url: str | None = None
-    minorversion: int = 75
-    timeout: httpx.Timeout = attrs.field(factory=_default_timeout)
-    max_batch: int = attrs.field(default=MAX_BATCH, validator=_check_batch)
-    reverse: str = attrs.field(default="void", validator=_check_reverse)
-    lookup_window: dt.timedelta = dt.timedelta(days=7)
-    realms: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_realms)
-
-    @property
-    def url(self) -> str:
-        """The API root without a trailing slash."""
-        if self.base_url:
-            return self.base_url.rstrip("/")
-        return SANDBOX_URL if self.environment == "sandbox" else PRODUCTION_URL
-
-    def realm_for(self, company: str) -> str:
-        """The QuickBooks realm id of ``company``."""
-        return self.realms.get(company, company)
 
 
 class QuickBooksBackend:
     """:class:`~syncstate.ports.AccountingBackend` for QuickBooks Online."""
 
     name = "quickbooks"
+
+    #: options it takes from text (``syncstate export --backend-option``); see
+    #: :mod:`syncstate.adapters.backends.quickbooks.options`
+    OPTIONS = quickbooks_options.OPTIONS
+    #: the back end those options describe
+    from_options = staticmethod(quickbooks_options.from_options)
 
     def __init__(
         self,
@@ -256,14 +198,12 @@ class QuickBooksBackend:
                 response = self._client.request(
                     method, url, params=query, content=body, headers=headers
                 )
-            except httpx.TimeoutException as exc:
-                raise AmbiguousOutcome(
-                    f"QuickBooks did not answer {method} {path} in time", record=record
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise AmbiguousOutcome(
-                    f"connection to QuickBooks failed during {method} {path} "
-                    f"({type(exc).__name__})",
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                # never sent (connect, DNS, TLS, pool) or maybe sent (read, drop): see transport
+                raise transport_error(
+                    exc,
+                    service="QuickBooks",
+                    operation=f"{method} {extra['entity']}",
                     record=record,
                 ) from exc
             duration_ms = round((time.monotonic() - started) * 1000, 1)
@@ -356,20 +296,12 @@ class QuickBooksBackend:
             return ref.version
         return str(self._read(company, spec, ref.remote_id)["SyncToken"])
 
-    @staticmethod
-    def _check_key(key: str, limit: int, record: str | None) -> None:
-        if not key or len(key) > limit:
-            raise RemoteValidationError(
-                f"idempotency key {key!r} must be 1..{limit} characters for QuickBooks requestid",
-                record=record,
-            )
-
     # --------------------------------------------------------------- the port
 
     def create(self, company: str, document: Document, *, idempotency_key: str) -> RemoteRef:
         """Create the document; a repeated key replays the first answer."""
         record = str(document.source)
-        self._check_key(idempotency_key, MAX_REQUEST_ID, record)
+        check_request_id(idempotency_key, MAX_REQUEST_ID, record)
         spec = spec_for(document.kind)
         body = render(document, self._mapping_for(company), idempotency_key)
         return self._post(company, spec, body, idempotency_key, record)
@@ -385,7 +317,7 @@ class QuickBooksBackend:
         otherwise QuickBooks checks ``ref.version`` and answers 5010 if stale.
         """
         record = str(document.source)
-        self._check_key(idempotency_key, MAX_REQUEST_ID, record)
+        check_request_id(idempotency_key, MAX_REQUEST_ID, record)
         spec = spec_for(document.kind)
         mapping = self._mapping_for(company)
         render(document, mapping, idempotency_key)  # mapping errors before any request
@@ -461,7 +393,7 @@ class QuickBooksBackend:
         specs: dict[str, tuple[int, EntitySpec]] = {}
         for index, (document, key) in enumerate(items):
             try:
-                self._check_key(key, MAX_REQUEST_ID, str(document.source))
+                check_request_id(key, MAX_REQUEST_ID, str(document.source))
                 spec = spec_for(document.kind)
                 body = render(document, mapping, key)
             except BackendError as exc:
