@@ -40,6 +40,7 @@ names the record, file and line where there is one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -226,6 +227,10 @@ class BackendError(SyncStateError):
 
     ``code`` is the back end's own error code (QuickBooks fault code, ...),
     ``detail`` its longer explanation, ``status`` the HTTP status where there is one.
+    ``errors`` keeps every error the back end reported (a QuickBooks ``Fault`` may hold
+    several), each a mapping with ``code``, ``message``, ``detail`` and ``element``;
+    the first one is also in ``code`` / ``message`` / ``detail``. ``str(error)`` is one
+    line: newlines in the back end's texts are folded, and further errors are named.
     """
 
     def __init__(
@@ -236,20 +241,25 @@ class BackendError(SyncStateError):
         detail: str | None = None,
         status: int | None = None,
         record: str | None = None,
+        errors: Sequence[Mapping[str, str]] = (),
     ) -> None:
         self.message = message
         self.code = code
         self.detail = detail
         self.status = status
         self.record = record
+        self.errors: tuple[Mapping[str, str], ...] = tuple(errors)
         parts = [message]
         if code:
             parts.append(f"code {code}")
         if detail:
             parts.append(detail)
+        for extra in self.errors[1:]:
+            text = " ".join(v for v in (extra.get("message"), extra.get("detail")) if v)
+            parts.append(f"also code {extra.get('code') or '?'}: {text}".rstrip(": "))
         if record:
             parts.append(f"record {record}")
-        super().__init__("; ".join(parts))
+        super().__init__(" ".join("; ".join(parts).split()))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output and sync result views."""
@@ -259,6 +269,7 @@ class BackendError(SyncStateError):
             "code": self.code,
             "detail": self.detail,
             "status": self.status,
+            "errors": [dict(e) for e in self.errors],
         }
 
 

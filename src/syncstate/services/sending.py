@@ -54,7 +54,14 @@ from syncstate.errors import (
     TransientBackendError,
     UnresolvedOutcome,
 )
-from syncstate.ports import AccountingBackend, Capability, Document, RemoteRef, StoredRecord
+from syncstate.ports import (
+    AccountingBackend,
+    Capability,
+    Document,
+    RemoteRef,
+    StoredRecord,
+    can_look_up,
+)
 from syncstate.services.breaker import Breaker
 from syncstate.services.pacing import Pacer, ThrottleGate
 from syncstate.services.retry import RetryPolicy, retrying, should_retry
@@ -254,7 +261,7 @@ class Sender:
     def _resolve(self, attempt: _Attempt) -> RemoteRef | None:
         """Before re-sending an ambiguous item: find it by key, or decide it is safe."""
         item = attempt.item
-        if Capability.LOOKUP_BY_KEY in self._caps:
+        if can_look_up(self.backend, item.document.kind):
             try:
                 ref = self._call(
                     lambda: self.backend.lookup(self.company, item.document.kind, item.key)
@@ -308,11 +315,22 @@ class Sender:
         return result
 
     def _refetch(self, attempt: _Attempt) -> tuple[RemoteRef | None, bool]:
-        """After a stale version: (current ref, whether it is our own committed update)."""
-        if Capability.LOOKUP_BY_KEY not in self._caps:
-            return None, False
+        """After a stale version: (current ref, whether it is our own committed update).
+
+        With ``FETCH_BY_ID`` the current version is read by the document's remote id
+        (any age, any kind); the update is then sent once more with it (sending our
+        own committed update again only writes the same content). Otherwise the
+        document is found by the keys it was created or last updated with.
+        """
         item = attempt.item
         status = item.stored.status
+        fetch = getattr(self.backend, "fetch_ref", None)
+        if Capability.FETCH_BY_ID in self._caps and callable(fetch) and status.remote_id:
+            remote_id = status.remote_id
+            fresh = self._call(lambda: fetch(self.company, item.document.kind, remote_id))
+            return (fresh if isinstance(fresh, RemoteRef) else None), False
+        if not can_look_up(self.backend, item.document.kind):
+            return None, False
 
         def lookup(key: str) -> RemoteRef | None:
             return self._call(lambda: self.backend.lookup(self.company, item.document.kind, key))
@@ -368,8 +386,67 @@ class Sender:
 
     # --------------------------------------------------------------- batch
 
-    def send_batch(self, items: Sequence[Item]) -> list[RecordOutcome]:
-        """Create fresh items with ``create_batch``; stragglers go one by one."""
+    def _lookup_many(
+        self, many: Callable[..., object], kind: str, keys: list[str]
+    ) -> dict[str, RemoteRef]:
+        answer = self._call(lambda: many(self.company, kind, keys))
+        if not isinstance(answer, dict):
+            raise UnresolvedOutcome(f"{self.backend.name}.lookup_many answered {answer!r}")
+        return {k: v for k, v in answer.items() if k in keys and isinstance(v, RemoteRef)}
+
+    def _resolve_batch(
+        self, attempts: Sequence[_Attempt], error: BaseException, *, rebatch: bool
+    ) -> list[RecordOutcome] | None:
+        """One ``lookup_many`` per kind for an ambiguous batch (None: not possible here).
+
+        Found documents are linked; the rest provably do not exist and are sent
+        again as a batch (same keys). If the lookup fails, every item stays in flight
+        with its key, pending with the reason.
+        """
+        many = getattr(self.backend, "lookup_many", None)
+        kinds = {a.item.document.kind for a in attempts}
+        if (
+            Capability.LOOKUP_MANY not in self._caps
+            or not callable(many)
+            or not all(can_look_up(self.backend, kind) for kind in kinds)
+        ):
+            return None
+        found: dict[str, RemoteRef] = {}
+        try:
+            for kind in sorted(kinds):
+                keys = [a.item.key for a in attempts if a.item.document.kind == kind]
+                found.update(self._lookup_many(many, kind, keys))
+        except (TransientBackendError, AuthenticationError, Cancelled, SyncStateError) as exc:
+            if isinstance(exc, AuthenticationError):
+                self.fatal = exc
+                self.cancelled.set()
+            reason = UnresolvedOutcome(
+                f"batch ended ambiguously ({error}) and looking up its keys failed ({exc}); "
+                "the documents may exist remotely"
+            )
+            return [self._unsent(attrs.evolve(a, ambiguous=True), reason) for a in attempts]
+        self.notify(
+            f"batch of {len(attempts)} ended ambiguously ({error}); one lookup found "
+            f"{len(found)}, sending {len(attempts) - len(found)} again"
+        )
+        out = [
+            self._linked(a, found[a.item.key], "found by its idempotency key")
+            for a in attempts
+            if a.item.key in found
+        ]
+        rest = [a.item for a in attempts if a.item.key not in found]
+        if len(rest) > 1 and rebatch:  # once more as a batch, then one by one
+            out += self.send_batch(rest, rebatch=False)
+        else:
+            out += [self.send(item) for item in rest]
+        return out
+
+    def send_batch(self, items: Sequence[Item], *, rebatch: bool = True) -> list[RecordOutcome]:
+        """Create fresh items with ``create_batch``; stragglers go one by one.
+
+        After an ambiguous batch, what one lookup did not find is sent again as a
+        batch once (``rebatch``), then one by one.
+        """
         attempts = [_Attempt(item=i, ambiguous=False) for i in items]
         results: list[RemoteRef | BackendError] = []
         try:
@@ -384,7 +461,11 @@ class Sender:
                         )
                     )
         except AmbiguousOutcome as exc:
-            # The batch may have committed: every item is looked up (or replayed) alone.
+            # The batch may have committed: one lookup for all its keys where the back
+            # end can, else every item is looked up (or replayed) alone.
+            resolved = self._resolve_batch(attempts, exc, rebatch=rebatch)
+            if resolved is not None:
+                return resolved
             self.notify(f"batch of {len(items)} ended ambiguously ({exc}); checking one by one")
             return [self.send(attrs.evolve(a.item, ambiguous=True)) for a in attempts]
         except AuthenticationError as exc:

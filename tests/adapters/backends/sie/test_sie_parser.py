@@ -205,6 +205,11 @@ _document = st.builds(
     program=st.tuples(_text, _text),
     company_name=_text,
     org_number=_text,
+    company_type=_text,
+    industry_code=_text,
+    tax_year=_text,
+    balance_date=st.none() | _date,
+    comments=st.lists(_text, max_size=2).map(tuple),
     accounts=st.lists(
         st.builds(SieAccount, number=_code, name=_text, type=st.sampled_from(["", "T", "S"])),
         max_size=3,

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+import attrs
 import httpx
 
 from syncstate.adapters.backends.quickbooks import options as quickbooks_options
@@ -62,6 +63,7 @@ from syncstate.errors import (
     AmbiguousOutcome,
     AuthenticationError,
     BackendError,
+    StaleVersionError,
     SyncStateError,
     UnsupportedCapability,
 )
@@ -124,9 +126,15 @@ class QuickBooksBackend:
                 Capability.BATCH,
                 Capability.PDF,
                 Capability.LOOKUP_BY_KEY,
+                Capability.LOOKUP_MANY,
+                Capability.FETCH_BY_ID,
                 Capability.REPLAYS_KEY,
             }
         )
+
+    #: kinds :meth:`lookup` can find by key: those whose entity carries the lookup tag
+    #: (an Item has no free-text field to tag; its key is replayed by ``requestid``)
+    lookup_kinds = frozenset(kind for kind, spec in ENTITIES.items() if spec.tag_field)
 
     @property
     def max_batch(self) -> int:
@@ -330,15 +338,25 @@ class QuickBooksBackend:
 
     def lookup(self, company: str, kind: str, idempotency_key: str) -> RemoteRef | None:
         """The document tagged with ``idempotency_key`` created within ``lookup_window``."""
+        return self.lookup_many(company, kind, [idempotency_key]).get(idempotency_key)
+
+    def lookup_many(self, company: str, kind: str, keys: Sequence[str]) -> dict[str, RemoteRef]:
+        """Every document tagged with one of ``keys`` (created within ``lookup_window``).
+
+        One query, paged by :data:`QUERY_PAGE` rows, whatever the number of keys: this
+        resolves a whole ambiguous batch at once. Stops as soon as every key is found.
+        """
         if kind not in ENTITIES:
-            return None
+            return {}
         spec = ENTITIES[kind]
         if spec.tag_field is None:
             raise UnsupportedCapability(f"QuickBooks {spec.entity} documents carry no lookup tag")
+        wanted = set(keys)
+        found: dict[str, RemoteRef] = {}
         since = (self._clock.now() - self.config.lookup_window).astimezone(dt.UTC)
         stamp = since.isoformat(timespec="seconds")
         position = 1
-        while True:
+        while wanted - found.keys():
             statement = (
                 f"select * from {spec.entity} where MetaData.CreateTime >= '{stamp}' "
                 f"orderby MetaData.CreateTime desc "
@@ -347,14 +365,27 @@ class QuickBooksBackend:
             response = self._request(company, "GET", "query", params={"query": statement})
             rows = self._decode(response, None).get("QueryResponse", {}).get(spec.entity, [])
             for row in rows:
-                if find_tag(row.get(spec.tag_field)) == idempotency_key:
-                    return ref_from_entity(spec.kind, row)
+                tag = find_tag(row.get(spec.tag_field))
+                if tag in wanted and tag not in found:
+                    found[tag] = ref_from_entity(spec.kind, row)
             if len(rows) < QUERY_PAGE:
-                return None
+                break
             position += QUERY_PAGE
+        return found
 
     def delete(self, company: str, ref: RemoteRef) -> None:
-        """Void (default) or delete a transaction; make a customer or item inactive."""
+        """Void (default) or delete a transaction; make a customer or item inactive.
+
+        A stale ``SyncToken`` (fault 5010: the document changed since it was exported)
+        is refetched by the document's id and the void or delete sent once more.
+        """
+        try:
+            self._reverse(company, ref)
+        except StaleVersionError:
+            log.info("stale SyncToken voiding %s %s; refetching it", ref.kind, ref.remote_id)
+            self._reverse(company, attrs.evolve(ref, version=None))
+
+    def _reverse(self, company: str, ref: RemoteRef) -> None:
         spec = spec_for(ref.kind)
         version = self._current_version(company, spec, ref)
         mode = spec.reverse

@@ -213,6 +213,10 @@ def error_from_fault(
         "detail": detail,
         "status": status,
         "record": record,
+        "errors": [
+            {"code": e.code, "message": e.message, "detail": e.detail, "element": e.element}
+            for e in fault.errors
+        ],
     }
     if fault.throttled or status == 429:
         return ThrottledError(message, retry_after=retry_after, **common)

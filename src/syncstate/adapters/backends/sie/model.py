@@ -368,6 +368,14 @@ class SieDocument:
     tax_year: str = ""
     chart_type: str = ""
     currency: str = ""
+    #: ``#OMFATTN``: the date up to which the balances and period balances run
+    balance_date: dt.date | None = None
+    #: ``#FTYP``: the company type (``AB``, ``E``, ``HB``, ``KB``, ``EK``, ...)
+    company_type: str = ""
+    #: ``#BKOD``: the industry code (SNI) of the company
+    industry_code: str = ""
+    #: ``#PROSA``: free comment texts about the file, in file order
+    comments: tuple[str, ...] = ()
     accounts: tuple[SieAccount, ...] = ()
     dimensions: tuple[SieDimension, ...] = ()
     objects: tuple[SieObject, ...] = ()

@@ -50,9 +50,13 @@ def _records(document: SieDocument, variant: str) -> Iterator[tuple[str, list[To
     if d.generated is not None:
         yield "#GEN", [_date(d.generated), *([d.generated_by] if d.generated_by else [])]
     yield "#SIETYP", [str(d.sie_type)]
+    for comment in d.comments:
+        yield "#PROSA", [comment]
     for label, value in (
+        ("#FTYP", d.company_type),
         ("#FNR", d.company_id),
         ("#ORGNR", d.org_number),
+        ("#BKOD", d.industry_code),
         ("#FNAMN", d.company_name),
     ):
         if value:
@@ -61,9 +65,12 @@ def _records(document: SieDocument, variant: str) -> Iterator[tuple[str, list[To
         yield "#ADRESS", list(d.address)
     for year in d.fiscal_years:
         yield "#RAR", [str(year.index), _date(year.start), _date(year.end)]
-    for label, value in (("#TAXAR", d.tax_year), ("#KPTYP", d.chart_type)):
-        if value:
-            yield label, [value]
+    if d.tax_year:
+        yield "#TAXAR", [d.tax_year]
+    if d.balance_date is not None:
+        yield "#OMFATTN", [_date(d.balance_date)]
+    if d.chart_type:
+        yield "#KPTYP", [d.chart_type]
     if d.currency:
         yield "#VALUTA", [d.currency]
     for account in d.accounts:
