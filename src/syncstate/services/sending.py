@@ -72,6 +72,9 @@ log = logging.getLogger(__name__)
 
 _R = TypeVar("_R")
 
+#: appended to the key of the one retry after a stale version (refused definitely)
+STALE_RETRY_SUFFIX = "s1"
+
 
 class Outcome(enum.Enum):
     """What became of one record in an export run."""
@@ -362,6 +365,8 @@ class Sender:
                 if mine:
                     return self._linked(attempt, fresh)
                 self.notify(f"stale version for {item.stored.key}: refetched, retrying once")
+                # a key of its own: a back end that replays keys would replay the 5010
+                attempt.item = attrs.evolve(item, key=f"{item.key}-{STALE_RETRY_SUFFIX}")
                 try:
                     result = self._with_retries(attempt, fresh)
                 except StaleVersionError as again:

@@ -18,6 +18,10 @@ a subclass may override:
 * :meth:`BackendContract.make_document` builds a valid document (the default
   is an invoice for customer ``client-1`` with one line of item ``consulting``;
   map those ids in the fixture, or override);
+* :meth:`BackendContract.documents_of_every_kind` builds one valid document of each kind
+  the back end creates (default: just :meth:`make_document`); the lookup checks run over
+  all of them, so a back end that declares ``LOOKUP_BY_KEY`` proves it for every kind,
+  or narrows it with ``lookup_kinds``;
 * :meth:`BackendContract.invalid_document` builds one the back end must refuse
   with :class:`~syncstate.errors.RemoteValidationError` (default: an unknown kind);
 * :meth:`BackendContract.throttling` returns a context manager inside which the
@@ -117,6 +121,10 @@ class BackendContract:
         """A valid document; ``n`` distinguishes documents within one check."""
         return sample_document(company, n, amount=amount)
 
+    def documents_of_every_kind(self, company: str, n: int) -> list[Document]:
+        """One valid document of each kind the back end creates (``n`` makes them unique)."""
+        return [self.make_document(company, n)]
+
     def invalid_document(self, company: str) -> Document | None:
         """A document the back end must refuse (None skips the validation checks)."""
         return sample_document(company, 9999, kind="no_such_kind")
@@ -206,6 +214,53 @@ class BackendContract:
         assert found.remote_id == ref.remote_id
         assert found.version == ref.version
         assert backend.lookup(self.company, doc.kind, _key("lookup", 2)) is None
+
+    def test_lookup_by_key_works_for_every_kind_it_creates(
+        self, backend: AccountingBackend
+    ) -> None:
+        _requires(backend, Capability.LOOKUP_BY_KEY)
+        kinds = getattr(backend, "lookup_kinds", None)
+        for i, doc in enumerate(self.documents_of_every_kind(self.company, 40)):
+            key = _key(f"kind-{doc.kind}", i)
+            ref = backend.create(self.company, doc, idempotency_key=key)
+            if kinds is not None and doc.kind not in kinds:
+                # not looked up: an ambiguous create of this kind must be replayable
+                assert Capability.REPLAYS_KEY in backend.capabilities, (
+                    f"{doc.kind} is outside lookup_kinds and the back end does not replay keys"
+                )
+                continue
+            found = backend.lookup(self.company, doc.kind, key)
+            assert found is not None, f"lookup by key finds no {doc.kind}"
+            assert found.remote_id == ref.remote_id
+
+    def test_lookup_many_finds_every_key_of_a_kind_at_once(
+        self, backend: AccountingBackend
+    ) -> None:
+        _requires(backend, Capability.LOOKUP_BY_KEY, Capability.LOOKUP_MANY)
+        many = getattr(backend, "lookup_many", None)
+        assert callable(many), "a back end declaring lookup_many must have lookup_many()"
+        refs = {
+            _key("many", n): backend.create(
+                self.company, self.make_document(self.company, n), idempotency_key=_key("many", n)
+            )
+            for n in range(1, 4)
+        }
+        kind = self.make_document(self.company, 1).kind
+        found = many(self.company, kind, [*refs, _key("many", 99)])
+        assert {k: r.remote_id for k, r in found.items()} == {
+            k: r.remote_id for k, r in refs.items()
+        }
+
+    def test_fetch_by_id_reads_the_current_version(self, backend: AccountingBackend) -> None:
+        _requires(backend, Capability.FETCH_BY_ID, Capability.UPDATE)
+        fetch = getattr(backend, "fetch_ref", None)
+        assert callable(fetch), "a back end declaring fetch_by_id must have fetch_ref()"
+        doc = self.make_document(self.company, 1)
+        ref = backend.create(self.company, doc, idempotency_key=_key("fetch", 1))
+        changed = self.make_document(self.company, 1, amount="175.00")
+        updated = backend.update(self.company, ref, changed, idempotency_key=_key("fetch", 2))
+        current = fetch(self.company, doc.kind, ref.remote_id)
+        assert current.remote_id == ref.remote_id and current.version == updated.version
 
     def test_documents_of_one_company_are_invisible_to_another(
         self, backend: AccountingBackend

@@ -175,6 +175,23 @@ class MemoryBackend:
             stored = self._docs[company][remote_id]
             return stored.ref() if stored.document.kind == kind else None
 
+    def lookup_many(self, company: str, kind: str, keys: Sequence[str]) -> dict[str, RemoteRef]:
+        """Every document of ``kind`` last written with one of ``keys`` (one call)."""
+        with self._lock:
+            self._enter("lookup_many", Capability.LOOKUP_MANY)
+            found: dict[str, RemoteRef] = {}
+            for key in keys:
+                remote_id = self._keys.get((company, key))
+                if remote_id is not None and self._docs[company][remote_id].document.kind == kind:
+                    found[key] = self._docs[company][remote_id].ref()
+            return found
+
+    def fetch_ref(self, company: str, kind: str, remote_id: str) -> RemoteRef:
+        """The current reference (and version) of document ``remote_id``."""
+        with self._lock:
+            self._enter("fetch_ref", Capability.FETCH_BY_ID)
+            return self._get(company, RemoteRef(remote_id=remote_id, kind=kind)).ref()
+
     def delete(self, company: str, ref: RemoteRef) -> None:
         """Delete (``DELETE``) or, without it, void (``VOID``) the document."""
         with self._lock:

@@ -7,12 +7,19 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
 from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
 from syncstate.adapters.backends.quickbooks.payloads import QboMapping
-from syncstate.testing.backend_contract import COMPANY, OTHER_COMPANY, BackendContract
+from syncstate.ports import Document
+from syncstate.testing.backend_contract import (
+    COMPANY,
+    OTHER_COMPANY,
+    BackendContract,
+    sample_document,
+)
 from syncstate.testing.qbo_server import QboServer
 
 
@@ -35,7 +42,10 @@ def _backend(server: QboServer, reverse: str) -> Iterator[QuickBooksBackend]:
     realm, other = f"kit-{uuid.uuid4().hex[:12]}", f"kit-{uuid.uuid4().hex[:12]}"
     customer = server.add(realm, "Customer", {"DisplayName": "Client One"})
     item = server.add(realm, "Item", {"Name": "Consulting"})
-    mapping = QboMapping(customers={"client-1": customer}, items={"consulting": item})
+    employee = server.add(realm, "Employee", {"DisplayName": "Ann Employee"})
+    mapping = QboMapping(
+        customers={"client-1": customer}, items={"consulting": item}, employees={"ann": employee}
+    )
     config = QuickBooksConfig(
         base_url=server.base_url, realms={COMPANY: realm, OTHER_COMPANY: other}, reverse=reverse
     )
@@ -63,6 +73,28 @@ class TestQuickBooksBackendVoiding(BackendContract):
 
     def throttling(self, backend: Any) -> contextlib.AbstractContextManager[Any] | None:
         return _throttled(self.server)
+
+    def documents_of_every_kind(self, company: str, n: int) -> list[Document]:
+        base = sample_document(company, n)
+        return [
+            base,
+            sample_document(company, n + 1, kind="sales_receipt"),
+            attrs.evolve(
+                sample_document(company, n + 2, kind="payment"),
+                fields={"amount": "100.00"},
+            ),
+            attrs.evolve(
+                sample_document(company, n + 3, kind="time_activity", party="ann"),
+                fields={"hours": "1.5"},
+            ),
+            attrs.evolve(
+                sample_document(company, n + 4, kind="customer", party=f"New client {n}"),
+                lines=(),
+            ),
+            attrs.evolve(
+                sample_document(company, n + 5, kind="item", party=f"Service {n}"), lines=()
+            ),
+        ]
 
 
 class TestQuickBooksBackendDeleting(TestQuickBooksBackendVoiding):

@@ -20,11 +20,25 @@ from syncstate.domain.state import ExportState
 from syncstate.errors import UnsupportedCapability
 from syncstate.ports import Capability
 from syncstate.services.export import ExportOptions, export_records, unexport
+from syncstate.services.rendering import default_renderers
 from syncstate.services.retry import RetryPolicy
-from syncstate.testing.qbo_server import QboServer
+from syncstate.testing.qbo_faults import QboFaultAnswer
+from syncstate.testing.qbo_server import FaultRule, QboServer
 
 CO = "acme"
 AT = dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
+SERVER_ERROR = QboFaultAnswer("3100", "InternalServerError", status=500, fault_type="SERVICE")
+PARSE_ERROR = QboFaultAnswer("4000", "Error parsing query", "QueryParserError")
+
+
+@attrs.define
+class Later:
+    """A clock ``hours`` ahead of now."""
+
+    hours: float
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(hours=self.hours)
 
 
 class Tokens:
@@ -50,6 +64,13 @@ class Books:
 
     def activities(self) -> list[dict[str, object]]:
         return self.server.documents(self.realm, "TimeActivity")
+
+    def backend_at(self, clock: Later) -> QuickBooksBackend:
+        """The same back end with its clock elsewhere (for the lookup window)."""
+        b = self.backend
+        return QuickBooksBackend(
+            tokens=Tokens(), mapping=b._mapping, config=b.config, client=b._client, clock=clock
+        )
 
     def per_key(self) -> Counter[str | None]:
         return Counter(find_tag(str(a.get("Description", ""))) for a in self.activities())
@@ -106,11 +127,78 @@ def test_dropped_connections_and_commit_then_fail_never_duplicate(books: Books) 
     assert len(books.activities()) == 30 and set(books.per_key().values()) == {1}
 
 
-def test_an_ambiguous_batch_is_checked_item_by_item(books: Books) -> None:
+def test_an_ambiguous_batch_is_resolved_with_one_lookup_query(books: Books) -> None:
     ingest(books.store, 20)
     books.server.commit_then_fail(1)
+    before = books.server.stats["queries"]
     report = export_records(books.store, books.backend, CO, options=fast())
-    assert report.exported == 20 and len(books.activities()) == 20
+    assert report.exported == 20 and report.ok
+    assert books.server.stats["queries"] - before == 1  # not one per document
+    assert len(books.activities()) == 20 and set(books.per_key().values()) == {1}
+
+
+def test_a_batch_that_failed_before_commit_is_looked_up_once_and_sent_again(
+    books: Books,
+) -> None:
+    ingest(books.store, 10)
+    books.server.inject(FaultRule(operation="batch", answer=SERVER_ERROR, times=1))
+    report = export_records(books.store, books.backend, CO, options=fast())
+    assert report.exported == 10 and report.ok
+    assert len(books.activities()) == 10 and set(books.per_key().values()) == {1}
+
+
+def test_a_failed_batch_lookup_leaves_every_item_in_flight_with_its_key(books: Books) -> None:
+    ingest(books.store, 5)
+    books.server.commit_then_fail(1)
+    books.server.inject(FaultRule(operation="query", answer=PARSE_ERROR, times=1))
+    report = export_records(books.store, books.backend, CO, options=fast())
+    assert len(report.pending) == 5 and not report.failed
+    assert all("looking up its keys failed" in reason for _key, reason in report.pending)
+    keys = {k: books.store.get(k).status.key_for(k) for k, _reason in report.pending}
+    assert books.store.counts(CO)[ExportState.IN_FLIGHT] == 5
+    # after the lease, the next run finds all five by the same keys: no duplicates
+    later = fast(lease=dt.timedelta(seconds=1))
+    again = export_records(books.store, books.backend, CO, options=later, clock=Later(1))
+    assert again.exported == 5 and again.ok
+    assert Counter(books.per_key()) == Counter(dict.fromkeys(keys.values(), 1))
+
+
+def test_a_stale_overwrite_of_a_month_old_document_is_refetched_by_id(
+    books: Books, server: QboServer
+) -> None:
+    ingest(books.store, 1)
+    export_records(books.store, books.backend, CO, options=fast())
+    key = RecordKey(CO, "time_entry", "t0000")
+    someone_edits_it_in_quickbooks(books, key)
+    ingest(books.store, 1, hours="4.5")
+    # a month later: the tag lookup (7 days) could not find it; a read by Id can
+    month_later = attrs.evolve(books, backend=books.backend_at(Later(24 * 30)))
+    report = export_records(month_later.store, month_later.backend, CO, options=fast())
+    assert report.updated == 1 and report.ok, report.to_records()
+    assert [(a["Hours"], a["Minutes"]) for a in books.activities()] == [(4, 30)]
+
+
+def test_a_stale_void_refetches_the_sync_token_and_succeeds(books: Books) -> None:
+    ingest(books.store, 1)
+    export_records(books.store, books.backend, CO, options=fast())
+    key = RecordKey(CO, "time_entry", "t0000")
+    someone_edits_it_in_quickbooks(books, key)
+    report = unexport(books.store, books.backend, CO, [key])
+    assert report.unexported == (key,) and not report.failed
+    assert books.activities() == []
+
+
+def someone_edits_it_in_quickbooks(books: Books, key: RecordKey) -> None:
+    """A QuickBooks user changes the document: its SyncToken moves on."""
+    status = books.store.get(key).status
+    assert status.remote_id is not None
+    current = books.backend.fetch_ref(CO, "time_activity", status.remote_id)
+    stored = books.store.get(key)
+    document = default_renderers()["time_entry"](stored)
+    books.backend.update(CO, attrs.evolve(current, version=None), document, idempotency_key="x")
+    assert books.backend.fetch_ref(CO, "time_activity", status.remote_id).version != (
+        status.remote_version
+    )
 
 
 def test_throttling_is_waited_out_and_everything_arrives(books: Books) -> None:

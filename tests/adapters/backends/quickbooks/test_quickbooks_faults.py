@@ -189,3 +189,28 @@ def test_real_query_parser_fault_without_element(shared_dir: Path) -> None:
 
 def test_a_success_body_is_not_a_fault(shared_dir: Path) -> None:
     assert parse_fault(qbo(shared_dir, "exquickbooks__item_read_item.json")) is None
+
+
+def test_a_fault_with_several_errors_keeps_all_and_prints_one_line() -> None:
+    body = {
+        "Fault": {
+            "Error": [
+                {
+                    "Message": "Required param missing",
+                    "Detail": "Required parameter Line.Amount is missing\nin the request",
+                    "code": "2020",
+                    "element": "Line.Amount",
+                },
+                {"Message": "Invalid Reference Id", "Detail": "Item 99", "code": "2500"},
+            ],
+            "type": "ValidationFault",
+        }
+    }
+    error = error_from_response(400, json.dumps(body).encode(), record="acme/invoice/i1")
+    assert isinstance(error, RemoteValidationError)
+    assert [e["code"] for e in error.errors] == ["2020", "2500"]
+    assert error.errors[1]["detail"] == "Item 99"
+    text = str(error)
+    assert "\n" not in text
+    assert "code 2020" in text and "also code 2500" in text and "Item 99" in text
+    assert error.to_dict()["errors"][0]["element"] == "Line.Amount"
