@@ -16,6 +16,12 @@ Figures:
 * ``unpaced_ratio`` (shown, no target): one per document with pacing off, so
   the server's 429 + ``Retry-After`` and the engine's shared throttle gate do
   the work.
+* ``faulty_batch_speedup``: the same two ways with one write request in five
+  failing *after* it committed (a 500 once the documents exist): an ambiguous batch
+  is resolved with one lookup query for all its keys, so batching must stay at least
+  5x faster than one request per document (target >= 5), with 0 duplicates.
+* ``server_overhead_ms`` (shown): what the local server itself adds to a request
+  (no latency configured), so the figures measure the engine, not the test server.
 
 Every run writes through a real SQLite store and checks that each record was
 exported exactly once. ``--quick`` uses 600 documents. The last line printed is
@@ -36,13 +42,14 @@ from pathlib import Path
 import httpx
 
 from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
-from syncstate.adapters.backends.quickbooks.payloads import QboMapping
+from syncstate.adapters.backends.quickbooks.payloads import QboMapping, find_tag
 from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.records import TimeEntry
 from syncstate.domain.state import ExportState
 from syncstate.services.export import ExportOptions, export_records
 from syncstate.services.retry import RetryPolicy
-from syncstate.testing.qbo_server import QboServer
+from syncstate.testing.qbo_faults import QboFaultAnswer
+from syncstate.testing.qbo_server import FaultRule, QboServer
 
 LATENCY = 0.05
 CONCURRENT = 10
@@ -64,9 +71,41 @@ def allowed_per_second() -> float:
     return min(PER_MINUTE / 60.0, CONCURRENT / LATENCY)
 
 
-def run(server: QboServer, workdir: Path, n: int, *, batch: bool, paced: bool) -> dict[str, float]:
+def server_overhead_ms(server: QboServer, requests: int = 200) -> float:
+    """Milliseconds one request costs on the local server with no latency configured."""
+    saved = server.faults.latency
+    server.faults.latency = 0.0
+    realm = f"overhead-{uuid.uuid4().hex[:8]}"
+    ident = server.add(realm, "Employee", {"DisplayName": "Overhead"})
+    url = f"{server.base_url}/v3/company/{realm}/employee/{ident}"
+    with httpx.Client(headers={"Authorization": "Bearer bench-token"}) as client:
+        client.get(url)
+        started = time.perf_counter()
+        for _ in range(requests):
+            client.get(url)
+        seconds = time.perf_counter() - started
+    server.faults.latency = saved
+    return seconds / requests * 1000
+
+
+def run(
+    server: QboServer,
+    workdir: Path,
+    n: int,
+    *,
+    batch: bool,
+    paced: bool,
+    faulty: bool = False,
+) -> dict[str, float]:
     """Export ``n`` time entries; return documents per second and counters."""
     realm = f"bench-{uuid.uuid4().hex[:8]}"
+    server.faults.rules.clear()
+    if faulty:  # one write request in five commits, then answers 500
+        fault = QboFaultAnswer("3100", "InternalServerError", status=500, fault_type="SERVICE")
+        server.inject(
+            FaultRule(operation="batch" if batch else "write", answer=fault, after_commit=True,
+                      every=5)
+        )  # fmt: skip
     employee = server.add(realm, "Employee", {"DisplayName": "Bench Worker"})
     mapping = QboMapping(employees={"emp": employee})
     config = QuickBooksConfig(base_url=server.base_url, realms={CO: realm})
@@ -102,10 +141,15 @@ def run(server: QboServer, workdir: Path, n: int, *, batch: bool, paced: bool) -
         report = export_records(store, backend, CO, options=options)
         seconds = time.perf_counter() - started
         exported = store.counts(CO)[ExportState.EXPORTED]
+    server.faults.rules.clear()
     remote = server.count(realm, "TimeActivity")
-    if not (report.exported == exported == remote == n):
+    keys = {
+        find_tag(str(d.get("Description", ""))) for d in server.documents(realm, "TimeActivity")
+    }
+    if not (report.exported == exported == remote == len(keys) == n):
         raise SystemExit(
-            f"not exactly once: report {report.exported}, store {exported}, server {remote}, n {n}"
+            f"not exactly once: report {report.exported}, store {exported}, server {remote}, "
+            f"distinct keys {len(keys)}, n {n}"
         )
     return {
         "seconds": seconds,
@@ -145,8 +189,19 @@ def main(argv: list[str] | None = None) -> int:
             f"batches of 30, paced:      {batched['per_second']:7.1f} docs/s "
             f"({batched['seconds']:.1f}s)"
         )
+        faulty_n = max(n // 2, 300)
+        faulty_single = run(server, workdir, faulty_n, batch=False, paced=True, faulty=True)
+        faulty_batch = run(server, workdir, faulty_n, batch=True, paced=True, faulty=True)
+        print(
+            f"1 in 5 writes fail after commit: one per document "
+            f"{faulty_single['per_second']:7.1f} docs/s, batches {faulty_batch['per_second']:7.1f}"
+            f" docs/s (0 duplicates)"
+        )
+        overhead = server_overhead_ms(server)
+        print(f"local server overhead: {overhead:.2f} ms per request (no latency configured)")
     ratio = single["per_second"] / allowed
     speedup = batched["per_second"] / single["per_second"]
+    faulty_speedup = faulty_batch["per_second"] / faulty_single["per_second"]
     print(f"allowed maximum (baseline): {allowed:.1f} requests/s")
     print(
         f"throughput ratio: {ratio:.3f}  unpaced ratio: {unpaced['per_second'] / allowed:.3f}  "
@@ -158,7 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {
             "throughput_ratio": {"value": round(ratio, 3), "target": 0.9, "better": "higher"},
             "batch_speedup": {"value": round(speedup, 1), "target": 10.0, "better": "higher"},
+            "faulty_batch_speedup": {
+                "value": round(faulty_speedup, 1),
+                "target": 5.0,
+                "better": "higher",
+            },
         },
+        "server_overhead_ms": round(overhead, 2),
         "unpaced_ratio": round(unpaced["per_second"] / allowed, 3),
     }
     print(json.dumps(result))

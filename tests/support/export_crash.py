@@ -52,6 +52,10 @@ class TrialResult:
     not_exported: int
     mislinked: int
     seconds: float
+    #: outcomes reported pending (with a reason) by the runs that finished
+    pending: int = 0
+    #: targeted faults injected (lookup failures, throttles, refusals, drops)
+    faults: int = 0
 
     @property
     def ok(self) -> bool:
@@ -111,6 +115,8 @@ def run_trial(
         server.commit_then_fail(rng.randint(1, 3), mode=rng.choice(["500", "drop"]))  # type: ignore[attr-defined]
     if kill and rng.random() < 0.3:
         server.reset_next(rng.randint(1, 2))  # type: ignore[attr-defined]
+    injected = _inject_fault_mix(server, rng) if kill and rng.random() < 0.5 else 0
+    refuse_rate = rng.choice([0.0, 0.0, 0.05, 0.15]) if kill else 0.0
     command = [
         sys.executable,
         __file__,
@@ -124,11 +130,13 @@ def run_trial(
         employee,
         "--seed",
         str(seed),
+        "--refuse-rate",
+        str(refuse_rate),
     ]
     if batch:
         command.append("--batch")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    kills = starts = 0
+    kills = starts = pending = 0
     while True:
         starts += 1
         child = subprocess.Popen(
@@ -150,12 +158,14 @@ def run_trial(
             child.stdout.close()
             child.stderr.close()  # type: ignore[union-attr]
             continue
-        _, err = child.communicate(timeout=120)
+        out, err = child.communicate(timeout=120)
         if child.returncode != 0:
             raise RuntimeError(f"exporter failed (seed {seed}): {err}")
+        pending += _pending_seen(out)
         break
     faults.commit_then_fail = 0
     faults.reset_next = 0
+    faults.rules.clear()
     documents = server.documents(realm, "TimeActivity")  # type: ignore[attr-defined]
     tags = Counter(find_tag(str(d.get("Description", ""))) for d in documents)
     by_id = {str(d["Id"]): find_tag(str(d.get("Description", ""))) for d in documents}
@@ -184,7 +194,56 @@ def run_trial(
         not_exported=not_exported,
         mislinked=mislinked,
         seconds=time.monotonic() - started,
+        pending=pending,
+        faults=injected,
     )
+
+
+def _inject_fault_mix(server: Any, rng: random.Random) -> int:
+    """One to three targeted faults: failing lookups, throttles, refusals, drops."""
+    from syncstate.testing.qbo_faults import QboFaultAnswer
+    from syncstate.testing.qbo_rules import FaultRule
+
+    mix = [
+        lambda: FaultRule(
+            operation="query",
+            answer=QboFaultAnswer("4000", "Error parsing query", "QueryParserError"),
+            times=rng.randint(1, 3),
+        ),
+        lambda: FaultRule(
+            operation="query",
+            answer=QboFaultAnswer("3100", "InternalServerError", status=500, fault_type="SERVICE"),
+            times=rng.randint(1, 3),
+        ),
+        lambda: FaultRule(
+            answer=QboFaultAnswer("3001", "ThrottleExceeded", status=429, fault_type="SERVICE"),
+            every=rng.randint(3, 7),
+            times=rng.randint(1, 4),
+        ),
+        lambda: FaultRule(
+            operation=rng.choice(["write", "batch"]),
+            answer=QboFaultAnswer("2050", "Invalid string", "refused once"),
+            times=1,
+        ),
+        lambda: FaultRule(
+            operation=rng.choice(["write", "batch"]),
+            drop=True,
+            after_commit=True,
+            every=rng.randint(2, 5),
+            times=rng.randint(1, 3),
+        ),
+    ]
+    chosen = [rng.choice(mix)() for _ in range(rng.randint(1, 3))]
+    for rule in chosen:
+        server.inject(rule)
+    return len(chosen)
+
+
+def _pending_seen(out: str) -> int:
+    for line in out.splitlines():
+        if line.startswith("pending "):
+            return int(line.split()[1])
+    return 0
 
 
 def clean_run_seconds(server: object, workdir: Path, *, records: int = 30) -> float:
@@ -201,6 +260,7 @@ def _child(argv: list[str]) -> int:
     parser.add_argument("--employee", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", action="store_true")
+    parser.add_argument("--refuse-rate", type=float, default=0.0)
     args = parser.parse_args(argv)
 
     import httpx
@@ -209,6 +269,7 @@ def _child(argv: list[str]) -> int:
     from syncstate.adapters.backends.quickbooks.payloads import QboMapping
     from syncstate.adapters.storage.sqlite.state import SQLiteStore
     from syncstate.domain.state import ExportState
+    from syncstate.errors import BackendUnavailable
     from syncstate.services.export import ExportOptions, export_records
     from syncstate.services.retry import RetryPolicy
 
@@ -230,14 +291,34 @@ def _child(argv: list[str]) -> int:
         flush_interval=0.02,
         retry=RetryPolicy(attempts=8, initial=0.01, maximum=0.1),
     )
-    with httpx.Client(timeout=5.0) as client, SQLiteStore(args.db) as store:
+    refusing = random.Random(args.seed)
+
+    class Refusing(httpx.HTTPTransport):
+        """The network edge: some connections are refused (never sent)."""
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if refusing.random() < args.refuse_rate:
+                raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+            return super().handle_request(request)
+
+    pending = 0
+    transport = Refusing()
+    with httpx.Client(timeout=5.0, transport=transport) as client, SQLiteStore(args.db) as store:
         backend = QuickBooksBackend(tokens=Tokens(), mapping=mapping, config=config, client=client)
         print("ready", flush=True)
         report = None
         for _ in range(100):
-            report = export_records(store, backend, CO, actor="crash-child", options=options)
+            try:
+                report = export_records(store, backend, CO, actor="crash-child", options=options)
+            except BackendUnavailable as exc:  # the breaker: try again a moment later
+                report = exc.report
+            pending += len(report.pending) if report else 0
+            if report and any(not reason for _key, reason in report.pending):
+                print("a pending record without a reason", file=sys.stderr)
+                return 4
             counts = store.counts(CO)
             if counts[ExportState.EXPORTED] == sum(counts.values()):
+                print(f"pending {pending}", flush=True)
                 return 0
             time.sleep(0.05)  # records a killed run left in flight wait out their lease
         print(f"not done: {counts}", file=sys.stderr)
