@@ -35,11 +35,10 @@ import time
 from pathlib import Path
 
 from syncstate.adapters.storage.base import STATUS_COLUMNS
+from syncstate.adapters.storage.sqlite.bulk import write_rows
 from syncstate.adapters.storage.sqlite.migrations import STATE_MIGRATIONS, migrate_sqlite
-from syncstate.adapters.storage.sqlite.state import _INSERT_JOURNAL as INSERT_JOURNAL
-from syncstate.adapters.storage.sqlite.state import _UPDATE_STATUSES as UPDATE_STATUSES
 from syncstate.adapters.storage.sqlite.state import SQLiteStore
-from syncstate.adapters.storage.sqlite.state import _write_rows as write_rows
+from syncstate.adapters.storage.sqlite.statements import INSERT_JOURNAL, UPDATE_STATUSES
 from syncstate.domain.records import SourceRecord
 from syncstate.domain.state import Event, EventKind
 from syncstate.periods import DateRange

@@ -14,6 +14,8 @@ from syncstate.adapters.storage.memory.state import MemoryStore
 from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.records import RecordKey, SourceRecord, TimeEntry
 from syncstate.domain.state import (
+    EXPORTABLE,
+    HIDDEN,
     Event,
     EventKind,
     ExportState,
@@ -56,7 +58,7 @@ from syncstate.errors import (
     UnresolvedOutcome,
     UnsupportedCapability,
 )
-from syncstate.money import Money, to_decimal
+from syncstate.money import Money, format_amount, parse_amount, to_decimal
 from syncstate.periods import DateRange, FiscalYear, Period
 from syncstate.plugins import available_backends, available_stores, open_backend, open_store
 from syncstate.ports import (
@@ -79,6 +81,9 @@ from syncstate.services.export import (
     export_records,
     unexport,
 )
+from syncstate.services.historical import unmark_historical
+from syncstate.services.leases import release_worker
+from syncstate.services.preview import ExportPreview, preview_export
 from syncstate.services.reset import RESET_WARNING, ResetPlan, ResetResult, apply_reset, plan_reset
 from syncstate.services.results import (
     ResultFilter,
@@ -112,7 +117,11 @@ if TYPE_CHECKING:
     from syncstate.domain.repost.wip import repost_wip
     from syncstate.domain.smart_accounting import SmartAccounting
     from syncstate.domain.transactions import Payment, UsageLog
-    from syncstate.services.bundle_export import export_bundles, unbundle_and_reverse
+    from syncstate.services.bundle_export import (
+        export_bundles,
+        mapping_tables,
+        unbundle_and_reverse,
+    )
     from syncstate.services.bundling import BundleService
     from syncstate.services.customer_sync import sync_customers
     from syncstate.services.mirror import MirrorService
@@ -148,6 +157,7 @@ _LAZY = {
     "repost_wip": "syncstate.domain.repost.wip",
     "sync_customers": "syncstate.services.customer_sync",
     "unbundle_and_reverse": "syncstate.services.bundle_export",
+    "mapping_tables": "syncstate.services.bundle_export",
     "write_sie": "syncstate.adapters.backends.sie.writer",
     "BeancountBackend": "syncstate.adapters.backends.beancount.backend",
     "MemoryBackend": "syncstate.adapters.backends.memory",
@@ -198,6 +208,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "EXPORTABLE",
+    "HIDDEN",
     "RESET_WARNING",
     "AccountingBackend",
     "AcknowledgementRequired",
@@ -223,6 +235,7 @@ __all__ = [
     "Event",
     "EventKind",
     "ExportOptions",
+    "ExportPreview",
     "ExportReport",
     "ExportState",
     "Finding",
@@ -292,12 +305,17 @@ __all__ = [
     "check_sie",
     "export_bundles",
     "export_records",
+    "format_amount",
     "idempotency_key",
+    "mapping_tables",
     "open_backend",
     "open_store",
+    "parse_amount",
     "parse_sie",
     "plan_reset",
+    "preview_export",
     "read_sie",
+    "release_worker",
     "relink",
     "replay",
     "repost_projects",
@@ -311,5 +329,6 @@ __all__ = [
     "unbundle_and_reverse",
     "unexport",
     "unlink",
+    "unmark_historical",
     "write_sie",
 ]

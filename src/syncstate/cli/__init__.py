@@ -6,7 +6,8 @@ User mistakes (bad options, bad input files, bad configuration) print one line t
 stderr and exit with status 2; failures of a back end or store exit with 1; success
 exits with 0. With ``--json`` an error is one JSON object on one line of stderr instead
 (``{"error": ..., "type": ..., "exit": ...}``); stdout then stays empty.
-A mistyped option prints the usage of the sub-command it was given to.
+A mistyped option prints the usage of the sub-command it was given to. Interrupted
+(Ctrl-C): 130; the reader of stdout went away (``| head``): 141, quietly.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -108,6 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("syncstate: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``syncstate ... | head``): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return status
 
 

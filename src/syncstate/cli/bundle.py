@@ -21,7 +21,6 @@ Sub-commands (every one takes ``--company`` and ``--json``)::
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,9 +32,9 @@ from syncstate.cli._common import (
     open_sqlite_store,
     print_table,
 )
+from syncstate.cli.backend_args import add_backend_arguments, open_cli_backend
 from syncstate.domain.records import RecordKey
 from syncstate.domain.state import ExportState
-from syncstate.domain.transactions import Payment, UsageLog
 from syncstate.errors import InputError
 from syncstate.periods import parse_date
 from syncstate.services.bundling import BundleService
@@ -48,23 +47,10 @@ _CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def _backend_option(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return name.strip(), value
-
-
 def _add_backend(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", default="memory", help="back-end plug-in (default: memory)")
-    parser.add_argument(
-        "--backend-option",
-        action="append",
-        type=_backend_option,
-        default=[],
-        metavar="KEY=VALUE",
-        help="option passed to the back-end plug-in (repeatable)",
-    )
+    # required where the action always talks to the back end; `unbundle` needs it
+    # only with --reverse (checked when the back end is opened)
+    add_backend_arguments(parser, required=False)
 
 
 def register(sub: Any) -> None:
@@ -135,51 +121,14 @@ def register(sub: Any) -> None:
 
 
 def _read_csv(path: Path, company: str) -> list[Any]:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    records = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        for number, row in enumerate(reader, start=2):
-            try:
-                kind = (row.get("type") or "").strip()
-                common = {"source_id": row["id"], "client": row["client"]}
-                day = parse_date(row["date"])
-                if kind == "usage_log":
-                    tx: UsageLog | Payment = UsageLog(
-                        **common,
-                        date=day,
-                        resource=row["resource"],
-                        quantity=row.get("quantity") or "1",
-                        unit_price=row.get("unit_price") or "0",
-                        amount=row.get("amount") or None,
-                        currency=row["currency"],
-                        tax_code=row.get("tax_code") or "",
-                        description=row.get("description") or "",
-                    )
-                elif kind == "payment":
-                    tx = Payment(
-                        **common,
-                        date=day,
-                        amount=row["amount"],
-                        currency=row["currency"],
-                        method=row.get("method") or "",
-                        reference=row.get("reference") or "",
-                    )
-                else:
-                    raise InputError(f"type {kind!r} is not usage_log or payment")
-            except (KeyError, TypeError) as exc:
-                raise InputError(f"{path}:{number}: missing column {exc}") from exc
-            except InputError as exc:
-                raise InputError(f"{path}:{number}: {exc}") from exc
-            records.append(tx.to_record(company))
-    return records
+    """The file's records, all checked (errors name the file and line) before any is stored."""
+    from syncstate.services.transaction_csv import read_transactions_csv
+
+    return list(read_transactions_csv(path, company))
 
 
-def _open_backend(args: argparse.Namespace) -> Any:
-    from syncstate.plugins import open_backend
-
-    return open_backend(args.backend, **dict(args.backend_option))
+def _open_backend(args: argparse.Namespace, service: BundleService) -> Any:
+    return open_cli_backend(args, service.store)
 
 
 def _views(rows: list[Any], as_json: bool) -> None:
@@ -215,7 +164,7 @@ def _dispatch(service: BundleService, args: argparse.Namespace) -> int:
     if args.action == "import":
         from syncstate.ports import SystemClock
 
-        records = _read_csv(args.file, co)
+        records = _read_csv(args.file, co)  # all checked before anything is stored
         report = service.store.ingest(co, records, at=SystemClock().now(), actor="cli")
         out = {"added": report.added, "changed": report.changed, "unchanged": report.unchanged}
         emit_json(out) if as_json else print_table(list(out), [list(out.values())])
@@ -317,7 +266,7 @@ def _remote(service: BundleService, args: argparse.Namespace) -> int:
 
     co, as_json = args.company, args.json
     needs_backend = args.action != "unbundle" or args.reverse
-    backend: Any = _open_backend(args) if needs_backend else None
+    backend: Any = _open_backend(args, service) if needs_backend else None
     try:
         if args.action == "export":
             page = args.page

@@ -3,8 +3,9 @@
 Compares the stored balances of a company's repost ledger (receivables and
 WIP) with recomputed ones and lists every finding with its stable code,
 scope, expected and actual values and the drill-down that repairs it.
-Nothing is written. Exit status 0 when the ledger is consistent, 1 when there
-are findings.
+Nothing is written: the database is opened read-only. Exit status 0 when the
+ledger is consistent, 1 when there are findings, 2 for a missing database or
+one that holds no repost ledger.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     path = db_path(args)
     if not path.exists():
         raise InputError(f"database {path} does not exist")
-    with SQLiteLedgerStore(path) as store:
+    with SQLiteLedgerStore(path, readonly=True) as store:
         findings = diagnose_ledger(store, args.company)
     if args.code:
         wanted = {c.upper() for c in args.code}

@@ -9,6 +9,11 @@
   ledger and, only with ``--apply``, writes it. Dry run is the default. Without
   ``--json`` a whole-company repost shows its progress on stderr: a bar on a
   terminal, plain lines otherwise.
+
+Bad input never half-does anything: a file is read and checked in full (see
+:mod:`syncstate.services.json_input` and :mod:`syncstate.money` for the limits)
+before a result is printed or the database is even opened; a dry run opens
+the database read-only.
 """
 
 from __future__ import annotations
@@ -85,9 +90,12 @@ def _compute(name: str, data: object, source: str) -> dict[str, Any]:
 
 def run_file(args: argparse.Namespace) -> int:
     """Repost one interchange file; print the result (JSON with ``--json``)."""
-    from syncstate.services.repost_io import load_json
+    from syncstate.money import exact_arithmetic
+    from syncstate.services.repost_io import label, load_json
 
-    result = _compute(args.calculator, load_json(args.file), str(args.file))
+    data = load_json(args.file)
+    with exact_arithmetic(f"{label(str(args.file), 200)}: a total"):
+        result = _compute(args.calculator, data, str(args.file))
     if args.json:
         emit_json(result)
         return 0
@@ -174,29 +182,46 @@ def _open(args: argparse.Namespace) -> Any:
     path = db_path(args)
     if not path.exists() and str(path) != ":memory:" and args.func is not run_load:
         raise InputError(f"database {path} does not exist; load a ledger with `repost load`")
-    return SQLiteLedgerStore(path)
+    # a dry run only reads: the file is opened read-only and never migrated
+    readonly = args.func is run and not args.apply and str(path) != ":memory:"
+    return SQLiteLedgerStore(path, readonly=readonly)
 
 
 def run_load(args: argparse.Namespace) -> int:
-    """Load a receivables or WIP interchange file into the ledger database."""
+    """Load a receivables or WIP interchange file into the ledger database.
+
+    The whole file is read and checked before the database is opened; the load
+    itself is one transaction, so a refused file leaves the database as it was.
+    """
+    from syncstate.domain.repost.receivables import to_rows
     from syncstate.errors import InterchangeError
     from syncstate.services import repost as service
-    from syncstate.services.repost_io import load_json, receivables_from_json
+    from syncstate.services.repost_io import (
+        label,
+        load_json,
+        receivables_from_json,
+        wip_from_json,
+    )
 
+    source = str(args.file)
     data = load_json(args.file)
+    if isinstance(data, dict) and "documents" in data:
+        start, docs = receivables_from_json(data, source=source)
+        to_rows(docs)  # every amount in whole cents, before anything is opened
+        kind, what = "receivables", "receivable documents"
+    elif isinstance(data, dict) and "entries" in data:
+        wip_from_json(data, source=source)
+        kind, what = "wip", "WIP entries"
+    else:
+        raise InterchangeError(
+            "neither a receivables (documents) nor a WIP (entries) document",
+            source=label(source, 200),
+        )
     with _open(args) as store:
-        if isinstance(data, dict) and "documents" in data:
-            start, docs = receivables_from_json(data, source=str(args.file))
+        if kind == "receivables":
             count = service.import_receivables(store, args.company, docs, period_start=start)
-            kind, what = "receivables", "receivable documents"
-        elif isinstance(data, dict) and "entries" in data:
-            count = service.import_wip(store, args.company, data, source=str(args.file))
-            kind, what = "wip", "WIP entries"
         else:
-            raise InterchangeError(
-                "neither a receivables (documents) nor a WIP (entries) document",
-                source=str(args.file),
-            )
+            count = service.import_wip(store, args.company, data, source=source)
     if getattr(args, "json", False):
         emit_json(
             {

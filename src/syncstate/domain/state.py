@@ -79,6 +79,13 @@ class EventKind(enum.Enum):
     UNLINK = "unlink"
     RELINK = "relink"
     MARK_HISTORICAL = "mark_historical"
+    #: undo a wrong historical cutoff (only for records never sent)
+    UNMARK_HISTORICAL = "unmark_historical"
+    #: an operator hands back a dead worker's claim: the lease ends now, and the next
+    #: claim is a takeover (the record is looked up before anything is resent)
+    RECOVER = "recover"
+    #: the claiming worker extends its lease (heartbeat during a long send)
+    RENEW = "renew"
 
 
 #: States an export run may claim.
@@ -188,6 +195,9 @@ _ALLOWED: dict[EventKind, frozenset[ExportState]] = {
     _T.UNLINK: frozenset(_S) - {_S.IN_FLIGHT, _S.UNLINKED},
     _T.RELINK: frozenset({_S.UNLINKED}),
     _T.MARK_HISTORICAL: frozenset({_S.NOT_EXPORTED, _S.FAILED}),
+    _T.UNMARK_HISTORICAL: frozenset({_S.HISTORICAL}),
+    _T.RECOVER: frozenset({_S.IN_FLIGHT}),
+    _T.RENEW: frozenset({_S.IN_FLIGHT}),
 }
 #: the same table by value: ``Enum.__hash__`` is Python code, a ``str`` caches its hash, and
 #: this test runs once per record of every bulk operation
@@ -316,6 +326,19 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
         return attrs.evolve(status, state=_S.UNLINKED, previous=state)
     if kind is _T.RELINK:
         return attrs.evolve(status, state=status.previous or _S.NOT_EXPORTED, previous=None)
+    if kind is _T.UNMARK_HISTORICAL:
+        if status.remote_id is not None:
+            raise _refuse(key, status, event, "it has a remote document; it was sent before")
+        return attrs.evolve(status, state=_S.NOT_EXPORTED, message=None, previous=None)
+    if kind is _T.RECOVER:
+        # the lease ends now; a claim that follows is a takeover (previous: in flight)
+        return attrs.evolve(status, lease_until=at, previous=_S.IN_FLIGHT)
+    if kind is _T.RENEW:
+        if event.worker != status.worker:
+            raise _refuse(key, status, event, f"claimed by {status.worker or 'another worker'}")
+        if status.lease_until is not None and status.lease_until < at:
+            raise _refuse(key, status, event, "the lease has already run out")
+        return attrs.evolve(status, lease_until=event.lease_until)
     # MARK_HISTORICAL
     return attrs.evolve(status, state=_S.HISTORICAL, message=None)
 

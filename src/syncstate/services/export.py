@@ -59,7 +59,9 @@ from syncstate.ports import (
 )
 from syncstate.services.breaker import Breaker
 from syncstate.services.export_report import ExportOptions, ExportReport, UnexportReport
+from syncstate.services.leases import renew_leases
 from syncstate.services.pacing import Pacer, ThrottleGate
+from syncstate.services.preview import select_exportable as _select
 from syncstate.services.rendering import Renderer, default_renderers, render
 from syncstate.services.sending import Item, Outcome, RecordOutcome, Sender
 from syncstate.services.unexport import unexport
@@ -89,40 +91,6 @@ class _Silent:
 
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _select(
-    store: StateStore,
-    company: str,
-    *,
-    kinds: Sequence[str],
-    date_range: DateRange | None,
-    subjects: Iterable[str] | None,
-    keys: Iterable[RecordKey] | None,
-) -> list[StoredRecord]:
-    subject_list = None if subjects is None else list(subjects)
-    if keys is None:
-        return store.find(
-            company, kinds=kinds, date_range=date_range, subjects=subject_list, states=_SELECTABLE
-        )
-    by_kind: dict[str, set[str]] = {}
-    for key in keys:
-        if key.company != company:
-            raise InputError(f"record {key} does not belong to company {company!r}")
-        if key.kind not in kinds:
-            raise InputError(f"record {key}: no renderer for kind {key.kind!r}")
-        by_kind.setdefault(key.kind, set()).add(key.source_id)
-    found: list[StoredRecord] = []
-    for kind, ids in sorted(by_kind.items()):
-        found += store.find(
-            company,
-            kinds=[kind],
-            source_ids=sorted(ids),
-            date_range=date_range,
-            subjects=subject_list,
-            states=_SELECTABLE,
-        )
-    return found
 
 
 class _Run:
@@ -165,6 +133,7 @@ class _Run:
         self.outcomes: list[RecordOutcome] = []
         self.unwritten: list[RecordOutcome] = []
         self.last_flush = time.monotonic()
+        self.last_renew = time.monotonic()
 
     # ----------------------------------------------------------- outcomes
 
@@ -304,6 +273,7 @@ class _Run:
                         running.pop(future)
                         self.record(future.result())
                     self.flush()
+                    self.heartbeat(running.values())
             except BaseException:
                 # Ctrl-C or a bug: stop sending, let workers release what they hold.
                 self.cancel.set()
@@ -315,6 +285,25 @@ class _Run:
                 self.flush(force=True)
                 raise
         self.flush(force=True)
+
+    def heartbeat(self, units: Iterable[list[Item]]) -> None:
+        """Renew the leases of records still being sent, every third of a lease."""
+        interval = self.options.lease.total_seconds() / 3
+        if time.monotonic() - self.last_renew < interval:
+            return
+        self.last_renew = time.monotonic()
+        keys = [item.stored.key for unit in units for item in unit]
+        if keys:
+            now = self.clock.now()
+            renew_leases(
+                self.store,
+                self.company,
+                keys,
+                worker=self.worker,
+                lease_until=now + self.options.lease,
+                at=now,
+                actor=self.actor,
+            )
 
     def _claim_and_submit(
         self,
@@ -342,7 +331,18 @@ class _Run:
             for s in chunk
             if s.key not in got
         )
-        for unit in self.stage(claimed, ambiguous):
+        try:
+            units = self.stage(claimed, ambiguous)
+        except BaseException:
+            # nothing of this page was sent: hand it back rather than hold it for a lease
+            self.store.apply(
+                self.company,
+                [(s.key, Event.of(EventKind.RELEASE, "not sent: the run failed")) for s in claimed],
+                at=self.clock.now(),
+                actor=self.actor,
+            )
+            raise
+        for unit in units:
             running[pool.submit(self.run_unit, unit)] = unit
 
 

@@ -4,16 +4,25 @@ Decimals travel as strings, dates as ISO strings, absent values as ``null``.
 The JSON Schemas in ``syncstate/schemas/`` (see :func:`schema`) describe each
 document; this module reads them strictly and names the file, the document
 and the field of anything malformed (:class:`~syncstate.errors.InterchangeError`).
+
+The boundary is closed: :func:`load_json` (from
+:mod:`syncstate.services.json_input`) refuses bytes that are not UTF-8
+(naming line and column), nesting deeper than :data:`MAX_DEPTH`, number
+literals longer than :data:`MAX_NUMBER_DIGITS`, ``NaN`` / ``Infinity`` and
+unpaired surrogate escapes; :class:`Reader` refuses amounts out of the range
+of :mod:`syncstate.money` (15 integer digits, 2 decimals for money, 6 for
+hours, quantities and rates, no exponent notation). Output amounts are plain
+decimal strings (:func:`~syncstate.money.format_amount`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from syncstate.domain.repost.projects import (
@@ -31,13 +40,25 @@ from syncstate.domain.repost.receivables import (
 from syncstate.domain.repost.staff import StaffMember, StaffRate, StaffResult
 from syncstate.domain.repost.wip import UNBILLED, WipEntry, WipResult
 from syncstate.errors import InterchangeError, MoneyError, PeriodError
-from syncstate.money import to_decimal
+from syncstate.money import DEFAULT_PLACES, QUANTITY_PLACES, format_amount, shown, to_decimal
 from syncstate.periods import parse_date
+from syncstate.services.json_input import (
+    MAX_DEPTH,
+    MAX_NUMBER_DIGITS,
+    label,
+    load_json,
+    parse_json,
+)
 
 __all__ = [
+    "LAST_DAY",
+    "MAX_DEPTH",
+    "MAX_NUMBER_DIGITS",
     "SCHEMAS",
     "Reader",
+    "label",
     "load_json",
+    "parse_json",
     "projects_from_json",
     "projects_to_json",
     "receivables_from_json",
@@ -65,18 +86,9 @@ def schema(calculator: str, direction: str = "input") -> dict[str, Any]:
     return loaded
 
 
-def load_json(path: Path) -> Any:
-    """Read a JSON file; a syntax error names the file, line and column."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise InterchangeError(f"cannot read: {exc.strerror}", source=str(path)) from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InterchangeError(
-            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", source=str(path)
-        ) from exc
+#: the last day a document may carry: every period of a day must end within the calendar
+LAST_DAY = dt.date(9998, 12, 31)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class Reader:
@@ -85,6 +97,8 @@ class Reader:
     def __init__(
         self, data: object, *, source: str, document: str | None = None, prefix: str = ""
     ) -> None:
+        source = label(source, 200)
+        document = None if document is None else label(document)
         if not isinstance(data, dict):
             raise InterchangeError(
                 f"expected an object, got {type(data).__name__}",
@@ -111,7 +125,7 @@ class Reader:
                 return None
             raise self.fail(field, "is required")
         if not isinstance(value, str):
-            raise self.fail(field, f"must be a string, got {value!r}")
+            raise self.fail(field, f"must be a string, got {shown(value)}")
         return value
 
     def req(self, field: str) -> str:
@@ -121,38 +135,56 @@ class Reader:
             raise self.fail(field, "must not be empty")
         return value
 
-    def decimal(self, field: str, *, optional: bool = False) -> Decimal | None:
-        """A decimal string (or integer) field."""
+    def decimal(
+        self, field: str, *, optional: bool = False, places: int = DEFAULT_PLACES
+    ) -> Decimal | None:
+        """A decimal string (or integer) field in the range of :mod:`syncstate.money`.
+
+        ``places`` is the most decimals allowed: an amount's 2 by default,
+        :data:`~syncstate.money.QUANTITY_PLACES` for hours, quantities and rates.
+        """
         value = self.data.get(field)
         if value is None:
             if optional:
                 return None
             raise self.fail(field, "is required")
         try:
-            return to_decimal(value, what=field)
+            return to_decimal(value, what=field, places=places)
         except MoneyError as exc:
-            raise self.fail(field, str(exc)) from exc
+            raise self.fail(field, str(exc)) from None
 
     def amount(self, field: str) -> Decimal:
-        """A required decimal field."""
+        """A required amount of money (at most two decimals)."""
         value = self.decimal(field, optional=True)
         if value is None:
             raise self.fail(field, "is required")
         return value
 
+    def quantity(self, field: str, *, optional: bool = False) -> Decimal | None:
+        """Hours, a quantity or a rate: at most :data:`~syncstate.money.QUANTITY_PLACES`."""
+        value = self.decimal(field, optional=True, places=QUANTITY_PLACES)
+        if value is None and not optional:
+            raise self.fail(field, "is required")
+        return value
+
     def date(self, field: str, *, optional: bool = False) -> dt.date | None:
-        """An ISO date field."""
+        """An ISO date field: ``YYYY-MM-DD``, at latest :data:`LAST_DAY`."""
         value = self.data.get(field)
         if value is None:
             if optional:
                 return None
             raise self.fail(field, "is required")
         if not isinstance(value, str):
-            raise self.fail(field, f"must be an ISO date string, got {value!r}")
+            raise self.fail(field, f"must be an ISO date string, got {shown(value)}")
         try:
-            return parse_date(value, what=field)
-        except PeriodError as exc:
-            raise self.fail(field, str(exc)) from exc
+            if not _ISO_DAY.fullmatch(value.strip()):
+                raise PeriodError(value)
+            day = parse_date(value, what=field)
+        except PeriodError:
+            raise self.fail(field, f"{shown(value)} is not an ISO date (YYYY-MM-DD)") from None
+        if day > LAST_DAY:
+            raise self.fail(field, f"{shown(value)} is after {LAST_DAY} (its period has no end)")
+        return day
 
     def day(self, field: str) -> dt.date:
         """A required ISO date field."""
@@ -165,7 +197,7 @@ class Reader:
         """A boolean field."""
         value = self.data.get(field, default)
         if not isinstance(value, bool):
-            raise self.fail(field, f"must be true or false, got {value!r}")
+            raise self.fail(field, f"must be true or false, got {shown(value)}")
         return value
 
     def items(self, field: str) -> list[Any]:
@@ -196,7 +228,7 @@ def _receivable(item: object, source: str, n: int) -> ReceivableDocument:
     reader = Reader(item, source=source, document=_doc_id(item, source, n))
     kind_name = reader.req("kind")
     if kind_name not in _KINDS:
-        raise reader.fail("kind", f"{kind_name!r} is not one of {', '.join(_KINDS)}")
+        raise reader.fail("kind", f"{shown(kind_name)} is not one of {', '.join(_KINDS)}")
     allocations = []
     for k, raw in enumerate(reader.items("allocations")):
         sub = reader.child(raw, prefix=f"allocations[{k}].")
@@ -228,11 +260,14 @@ def receivables_to_json(result: ReceivablesResult) -> dict[str, Any]:
     return {
         "documents": {
             b.id: {
-                "outstanding": str(b.outstanding),
+                "outstanding": format_amount(b.outstanding),
                 "clear_date": _iso(b.clear_date),
                 "clear_flag": b.clear_flag,
                 "payment_type": None if b.payment_type is None else b.payment_type.value,
-                "gl": {"bank": str(b.gl.bank), "receivables": str(b.gl.receivables)},
+                "gl": {
+                    "bank": format_amount(b.gl.bank),
+                    "receivables": format_amount(b.gl.receivables),
+                },
             }
             for b in result.balances
         },
@@ -240,12 +275,17 @@ def receivables_to_json(result: ReceivablesResult) -> dict[str, Any]:
     }
 
 
+def _required(value: Decimal | None) -> Decimal:
+    assert value is not None  # Reader.quantity(optional=False) raises instead
+    return value
+
+
 def _iso(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
 def _dec(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else format_amount(value)
 
 
 # -------------------------------------------------------------------------- WIP
@@ -262,7 +302,7 @@ def _wip_entry(item: object, source: str, n: int) -> WipEntry:
         staff=reader.text("staff", optional=True),
         project=reader.text("project", optional=True),
         subproject=reader.text("subproject", optional=True),
-        quantity=reader.decimal("quantity", optional=True),
+        quantity=reader.quantity("quantity", optional=True),
         amount=reader.decimal("amount", optional=True),
         billed_amount=reader.decimal("billed_amount", optional=True),
         invoice=reader.text("invoice", optional=True),
@@ -326,9 +366,9 @@ def staff_from_json(
             rates.append(
                 StaffRate(
                     start=sub.day("from"),
-                    standard_hours=sub.amount("standard_hours"),
-                    overtime_rate=sub.amount("overtime_rate"),
-                    cost_rate=sub.amount("cost_rate"),
+                    standard_hours=_required(sub.quantity("standard_hours")),
+                    overtime_rate=_required(sub.quantity("overtime_rate")),
+                    cost_rate=_required(sub.quantity("cost_rate")),
                 )
             )
         members.append(StaffMember(reader.req("id"), tuple(rates)))
@@ -346,7 +386,7 @@ def staff_to_json(result: StaffResult) -> dict[str, Any]:
                 "standard_hours": _dec(p.standard_hours),
                 "overtime_rate": _dec(p.overtime_rate),
                 "cost_rate": _dec(p.cost_rate),
-                "hours_worked": str(p.hours_worked),
+                "hours_worked": format_amount(p.hours_worked),
             }
             for p in result.periods
         ],
@@ -354,9 +394,9 @@ def staff_to_json(result: StaffResult) -> dict[str, Any]:
             {
                 "project": w.project,
                 "subproject": w.subproject,
-                "time_amount": str(w.time_amount),
-                "expense_amount": str(w.expense_amount),
-                "hours": str(w.hours),
+                "time_amount": format_amount(w.time_amount),
+                "expense_amount": format_amount(w.expense_amount),
+                "hours": format_amount(w.hours),
             }
             for w in result.projects
         ],
@@ -377,17 +417,18 @@ def projects_from_json(data: object, *, source: str = "input") -> list[Project]:
         reader = top.child(item, _doc_id(item, source, n))
         option = reader.text("option", optional=True) or "none"
         if option not in _OPTIONS:
-            raise reader.fail("option", f"{option!r} is not one of {', '.join(_OPTIONS)}")
+            raise reader.fail("option", f"{shown(option)} is not one of {', '.join(_OPTIONS)}")
         budgets = []
         for k, raw in enumerate(reader.items("staff_budgets")):
             sub = reader.child(raw, prefix=f"staff_budgets[{k}].")
-            budgets.append(StaffBudget(sub.req("staff"), sub.amount("hours"), sub.amount("amount")))
+            hours = _required(sub.quantity("hours"))
+            budgets.append(StaffBudget(sub.req("staff"), hours, sub.amount("amount")))
         projects.append(
             Project(
                 id=reader.req("id"),
                 parent=reader.text("parent", optional=True),
                 option=_OPTIONS[option],
-                budget_hours=reader.decimal("budget_hours", optional=True) or Decimal("0.00"),
+                budget_hours=reader.quantity("budget_hours", optional=True) or Decimal("0.00"),
                 budget_amount=reader.decimal("budget_amount", optional=True) or Decimal("0.00"),
                 staff_budgets=tuple(budgets),
             )
@@ -399,8 +440,8 @@ def projects_to_json(result: ProjectsResult) -> dict[str, Any]:
     """The interchange output for a project repost."""
     budgets: Mapping[str, Any] = {
         b.id: {
-            "budget_hours": str(b.budget_hours),
-            "budget_amount": str(b.budget_amount),
+            "budget_hours": format_amount(b.budget_hours),
+            "budget_amount": format_amount(b.budget_amount),
             "changed": b.changed,
         }
         for b in result.budgets

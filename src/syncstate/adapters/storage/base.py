@@ -3,7 +3,11 @@
 A store loads the current statuses of the records an operation touches, calls
 :func:`plan_events` (pure: the state machine decides) and writes the result in
 one transaction. Row codecs turn statuses and events into flat tuples and
-JSON text that SQLite and PostgreSQL store alike.
+JSON text that SQLite and PostgreSQL store alike. The planning both SQL stores
+share lives here too: the select lists they read records and statuses with, and
+the steps between loading the statuses an operation touches (:data:`Found`) and
+writing the outcome (:func:`found_statuses`, :func:`plan_found`,
+:func:`incoming_records`, :func:`newly_outdated`).
 """
 
 from __future__ import annotations
@@ -29,15 +33,22 @@ from syncstate.domain.state import (
 from syncstate.errors import InputError, RecordNotFound
 
 __all__ = [
+    "RECORD_SELECT",
     "STATUS_COLUMNS",
+    "STATUS_SELECT",
+    "Found",
     "check_company",
     "decode_event",
     "encode_event",
     "fields_from_json",
     "fields_to_json",
+    "found_statuses",
+    "incoming_records",
+    "newly_outdated",
     "paused_gc",
     "plan_distinct",
     "plan_events",
+    "plan_found",
     "status_decoder",
     "status_from_row",
     "status_runs",
@@ -61,6 +72,15 @@ STATUS_COLUMNS = (
     "lease_until",
     "changed_in_flight",
 )
+#: the status columns as a select list
+STATUS_SELECT = ", ".join(STATUS_COLUMNS)
+#: a stored record's columns, then its status columns, as a select list: the row both SQL
+#: stores read a record and its status from
+RECORD_SELECT = f"company, kind, source_id, on_date, subject, fields, hash, {STATUS_SELECT}"
+
+#: the stored records an operation touches, as a SQL store loads them: kind, then source
+#: id, to the record's row id and current status
+Found = dict[str, dict[str, tuple[int, Status]]]
 
 _STATES = {state.value: state for state in ExportState}
 _EVENTS = {kind.value: kind for kind in EventKind}
@@ -356,6 +376,76 @@ def status_runs(
         else:
             groups.setdefault(row, []).extend(more)
     return singles, groups
+
+
+def incoming_records(
+    company: str, records: Iterable[SourceRecord]
+) -> dict[RecordKey, SourceRecord]:
+    """The records an ingest receives, by key (a key given twice: the last record wins).
+
+    Raises :class:`~syncstate.errors.InputError` for a record of another company.
+    """
+    incoming: dict[RecordKey, SourceRecord] = {}
+    for record in records:
+        check_company(company, record.key)
+        incoming[record.key] = record
+    return incoming
+
+
+def newly_outdated(
+    keys: Sequence[RecordKey], before: Sequence[Status | None], after: Sequence[Status]
+) -> tuple[RecordKey, ...]:
+    """The ``keys[i]`` a changed source made outdated: ``after[i]`` is, ``before[i]`` was not."""
+    return tuple(
+        key
+        for key, old, new in zip(keys, before, after, strict=True)
+        if new.state is ExportState.OUTDATED
+        and old is not None
+        and old.state is not ExportState.OUTDATED
+    )
+
+
+def found_statuses(
+    keys: Sequence[RecordKey], found: Found
+) -> tuple[list[Status | None], list[int | None]]:
+    """The status and row id of each of ``keys`` in ``found``, in order (``None``, ``None``
+    for a key not stored): the parallel lists :func:`plan_distinct` takes."""
+    before: list[Status | None] = []
+    ids: list[int | None] = []
+    add_before, add_id = before.append, ids.append
+    last_kind: str | None = None
+    of_kind: dict[str, tuple[int, Status]] = {}
+    for key in keys:
+        if key.kind != last_kind:  # keys come in runs of one kind: look the kind up once
+            last_kind = key.kind
+            of_kind = found.get(last_kind, {})
+        hit = of_kind.get(key.source_id)
+        if hit is None:
+            add_before(None)
+            add_id(None)
+        else:
+            add_id(hit[0])
+            add_before(hit[1])
+    return before, ids
+
+
+def plan_found(
+    company: str,
+    batch: Sequence[tuple[RecordKey, Event]],
+    found: Found,
+    *,
+    at: dt.datetime,
+    actor: str,
+) -> tuple[dict[RecordKey, Status], list[JournalEntry]]:
+    """:func:`plan_events` for ``batch`` (which may name a record more than once) against
+    the statuses ``found``: the new status of each record touched, and the entries."""
+    current: dict[RecordKey, Status] = {}
+    for key, _ in batch:
+        of_kind = found.get(key.kind)
+        hit = None if of_kind is None else of_kind.get(key.source_id)
+        if hit is not None:
+            current[key] = hit[1]
+    return plan_events(company, current, batch, at=at, actor=actor)
 
 
 @contextlib.contextmanager

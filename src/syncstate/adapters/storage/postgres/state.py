@@ -18,6 +18,10 @@ Install with ``pip install syncstate[postgres]`` (psycopg 3 and psycopg_pool).
   before a commit, serialization failures and deadlocks are retried with
   tenacity; a connection lost *during* a commit is reported, never retried
   blindly. The DSN's password never appears in ``repr``, logs or errors.
+
+The SQL text is in :mod:`~syncstate.adapters.storage.postgres.statements`, the
+row codecs in :mod:`~syncstate.adapters.storage.postgres.rows` and the bulk
+(``COPY``) writes in :mod:`~syncstate.adapters.storage.postgres.bulk`.
 """
 
 from __future__ import annotations
@@ -30,24 +34,30 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from syncstate.adapters.storage.base import (
-    STATUS_COLUMNS,
+    RECORD_SELECT,
+    STATUS_SELECT,
+    Found,
     check_company,
-    fields_from_json,
-    fields_to_json,
+    found_statuses,
+    incoming_records,
+    newly_outdated,
     paused_gc,
     plan_distinct,
-    plan_events,
+    plan_found,
     status_decoder,
-    status_from_row,
-    status_runs,
     utc,
 )
 from syncstate.adapters.storage.journal import (
     JOURNAL_READ_COLUMNS,
-    JournalBatches,
     JournalEntries,
     journal_entry_from_row,
     keyed_journal_rows,
+)
+from syncstate.adapters.storage.postgres.bulk import (
+    journal_batches,
+    merge_incoming,
+    write_journal,
+    write_statuses,
 )
 from syncstate.adapters.storage.postgres.connections import Connection, PostgresConnections
 from syncstate.adapters.storage.postgres.migrations import (
@@ -55,9 +65,14 @@ from syncstate.adapters.storage.postgres.migrations import (
     migrate_postgres,
     quote_schema,
 )
+from syncstate.adapters.storage.postgres.rows import db_status_row, from_db_status, stored
+from syncstate.adapters.storage.postgres.statements import (
+    claim_query,
+    find_query,
+    key_match,
+)
 from syncstate.domain.records import RecordKey, SourceRecord
 from syncstate.domain.state import (
-    EXPORTABLE,
     Event,
     EventKind,
     ExportState,
@@ -69,111 +84,6 @@ from syncstate.periods import DateRange
 from syncstate.ports import IngestReport, StoredRecord
 
 __all__ = ["PostgresStore"]
-
-
-_BULK = 64  # rows from which writes go through COPY instead of executemany
-_STATUS = ", ".join(STATUS_COLUMNS)
-_RECORD_COLUMNS = f"company, kind, source_id, on_date, subject, fields, hash, {_STATUS}"
-_EXPORTABLE = ", ".join(sorted(f"'{s.value}'" for s in EXPORTABLE))
-#: the rows a claim may take: exportable ones and in-flight ones whose lease ran out
-_CLAIMABLE = (
-    f"(state IN ({_EXPORTABLE}) OR "
-    "(state = 'in_flight' AND (lease_until IS NULL OR lease_until <= %(at)s)))"
-)
-#: a journal row as :func:`~syncstate.adapters.storage.base.plan_distinct` gives it
-_JOURNAL_COLUMNS = (
-    "record, batch, remote_id, remote_version, message, from_state, to_state, generation,"
-    " key_generation, key_revision"
-)
-#: a journal row with its idempotency key as text (a record repeated in one operation)
-_JOURNAL_KEYED_COLUMNS = (
-    "record, batch, remote_id, remote_version, message, from_state, to_state, generation,"
-    " idempotency_key"
-)
-_STATUS_TEMP = (
-    'CREATE TEMP TABLE _ss_status (kind TEXT COLLATE "C", source_id TEXT COLLATE "C", '
-    "state TEXT, generation INTEGER, revision INTEGER, remote_id TEXT, remote_version TEXT, "
-    "message TEXT, previous TEXT, worker TEXT, lease_until TIMESTAMPTZ, "
-    "changed_in_flight BOOLEAN) ON COMMIT DROP"
-)
-_INCOMING_TEMP = (
-    'CREATE TEMP TABLE _ss_incoming (kind TEXT COLLATE "C", source_id TEXT COLLATE "C", '
-    'on_date DATE, subject TEXT COLLATE "C", fields TEXT, hash TEXT) ON COMMIT DROP'
-)
-
-
-def _db_status_row(row: Sequence[Any]) -> tuple[Any, ...]:
-    """A status row as PostgreSQL returns it, in the form :func:`status_from_row` reads."""
-    lease = row[8]
-    if lease is None:
-        return tuple(row)
-    return (*row[:8], lease.astimezone(dt.UTC).isoformat(), row[9])
-
-
-def _from_db_status(row: Sequence[Any]) -> Status:
-    return status_from_row(_db_status_row(row))
-
-
-def _to_db_status(status: Status) -> tuple[Any, ...]:
-    return (
-        status.state.value,
-        status.generation,
-        status.revision,
-        status.remote_id,
-        status.remote_version,
-        status.message,
-        None if status.previous is None else status.previous.value,
-        status.worker,
-        None if status.lease_until is None else utc(status.lease_until),
-        status.changed_in_flight,
-    )
-
-
-def _key_match(keys: Iterable[RecordKey]) -> tuple[str, dict[str, Any]]:
-    """A condition matching ``keys``: ``kind = .. AND source_id = ANY(..)`` per kind.
-
-    This shape lets PostgreSQL look the keys up in the primary key index
-    whatever its statistics say (a join against ``unnest`` of the keys is
-    planned as a nested loop over the whole company while the table has
-    never been analysed, e.g. right after a bulk ingest).
-    """
-    by_kind: dict[str, set[str]] = {}
-    for key in keys:
-        by_kind.setdefault(key.kind, set()).add(key.source_id)
-    if not by_kind:
-        return "FALSE", {}
-    clauses: list[str] = []
-    params: dict[str, Any] = {}
-    for n, (kind, ids) in enumerate(sorted(by_kind.items())):
-        clauses.append(f"(kind = %(kind{n})s AND source_id = ANY(%(ids{n})s::text[]))")
-        params[f"kind{n}"] = kind
-        params[f"ids{n}"] = sorted(ids)
-    return f"({' OR '.join(clauses)})", params
-
-
-def _stored(
-    row: Sequence[Any], decode: Callable[[Sequence[Any]], Status] = status_from_row
-) -> StoredRecord:
-    record = SourceRecord(
-        key=RecordKey(row[0], row[1], row[2]),
-        on=row[3],
-        subject=row[4],
-        fields=fields_from_json(row[5]),
-        hash=row[6],
-    )
-    return StoredRecord(record, decode(_db_status_row(row[7:])))
-
-
-def _batches(conn: Connection, table: str, at: dt.datetime, actor: str) -> JournalBatches:
-    def insert(event: str) -> int:
-        row = conn.execute(
-            f"INSERT INTO {table} (at, actor, event) VALUES (%s, %s, %s) RETURNING id",
-            (at, actor, event),
-        ).fetchone()
-        assert row is not None  # RETURNING gives the row
-        return int(row[0])
-
-    return JournalBatches(insert)
 
 
 class PostgresStore:
@@ -238,9 +148,7 @@ class PostgresStore:
 
     # ------------------------------------------------------------------ reads
 
-    def _statuses(
-        self, conn: Connection, company: str, keys: Sequence[RecordKey]
-    ) -> dict[str, dict[str, tuple[int, Status]]]:
+    def _statuses(self, conn: Connection, company: str, keys: Sequence[RecordKey]) -> Found:
         """Row id and current status of ``keys`` by kind then source id, locked for this
         transaction (in key order)."""
         for key in keys:
@@ -248,19 +156,19 @@ class PostgresStore:
                 check_company(company, key)
         if not keys:
             return {}
-        match, params = _key_match(keys)
+        match, params = key_match(keys)
         rows = conn.execute(
-            f"SELECT id, kind, source_id, {_STATUS} FROM {self._records} "
+            f"SELECT id, kind, source_id, {STATUS_SELECT} FROM {self._records} "
             f"WHERE company = %(company)s AND {match} ORDER BY kind, source_id FOR UPDATE",
             {"company": company, **params},
         )
         decode = status_decoder()
-        found: dict[str, dict[str, tuple[int, Status]]] = {}
+        found: Found = {}
         for r in rows:
             of_kind = found.get(r[1])
             if of_kind is None:
                 of_kind = found[r[1]] = {}
-            of_kind[r[2]] = (r[0], decode(_db_status_row(r[3:])))
+            of_kind[r[2]] = (r[0], decode(db_status_row(r[3:])))
         return found
 
     def get(self, key: RecordKey) -> StoredRecord:
@@ -268,14 +176,14 @@ class PostgresStore:
         row = self._db.run(
             "get",
             lambda conn: conn.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM {self._records} "
+                f"SELECT {RECORD_SELECT} FROM {self._records} "
                 "WHERE company = %s AND kind = %s AND source_id = %s",
                 (key.company, key.kind, key.source_id),
             ).fetchone(),
         )
         if row is None:
             raise RecordNotFound(record=str(key))
-        return _stored(row)
+        return stored(row)
 
     def find(
         self,
@@ -290,32 +198,19 @@ class PostgresStore:
         limit: int | None = None,
     ) -> list[StoredRecord]:
         """Records matching every filter, ordered by (kind, source id)."""
-        where = ["company = %s"]
-        params: list[Any] = [company]
-        for column, values in (
-            ("kind", kinds),
-            ("subject", subjects),
-            ("state", None if states is None else (s.value for s in states)),
-            ("source_id", source_ids),
-        ):
-            if values is not None:
-                where.append(f"{column} = ANY(%s::text[])")
-                params.append(list(values))
-        if date_range is not None:
-            where.append("on_date BETWEEN %s AND %s")
-            params += [date_range.start, date_range.end]
-        if after is not None:
-            where.append("(kind, source_id) > (%s, %s)")
-            params += [after.kind, after.source_id]
-        sql = (
-            f"SELECT {_RECORD_COLUMNS} FROM {self._records} WHERE {' AND '.join(where)} "
-            "ORDER BY kind, source_id"
+        sql, params = find_query(
+            self._records,
+            company,
+            kinds=kinds,
+            date_range=date_range,
+            subjects=subjects,
+            states=states,
+            source_ids=source_ids,
+            after=after,
+            limit=limit,
         )
-        if limit is not None:
-            sql += " LIMIT %s"
-            params.append(limit)
         rows = self._db.run("find", lambda conn: conn.execute(sql, params).fetchall())
-        return [_stored(row) for row in rows]
+        return [stored(row) for row in rows]
 
     def journal(self, key: RecordKey) -> list[JournalEntry]:
         """The record's journal, oldest first."""
@@ -372,83 +267,39 @@ class PostgresStore:
         keys: Sequence[RecordKey],
         statuses: Sequence[Status],
     ) -> None:
-        """Write ``statuses[i]`` to record ``keys[i]``: runs of records sharing one status
-        object with one statement per run and kind, the others through ``COPY`` and one
-        join (or pipelined ``executemany`` when they are few). Rows are found through the
-        primary key."""
-        alone, groups = status_runs(keys, statuses, _to_db_status)
-        singles = [(key.kind, key.source_id, *row) for key, row in alone]
-        set_all = ", ".join(f"{c} = %s" for c in STATUS_COLUMNS)
-        with conn.cursor() as cur:
-            for row, members in groups.items():
-                by_kind: dict[str, list[str]] = {}
-                for key in members:
-                    by_kind.setdefault(key.kind, []).append(key.source_id)
-                for kind, ids in by_kind.items():
-                    cur.execute(
-                        f"UPDATE {self._records} SET {set_all} WHERE company = %s "
-                        "AND kind = %s AND source_id = ANY(%s::text[])",
-                        (*row, company, kind, ids),
-                    )
-            if len(singles) < _BULK:
-                cur.executemany(
-                    f"UPDATE {self._records} SET {set_all} "
-                    "WHERE company = %s AND kind = %s AND source_id = %s",
-                    [(*r[2:], company, r[0], r[1]) for r in singles],
-                )
-                return
-            cur.execute(_STATUS_TEMP)
-            with cur.copy("COPY _ss_status FROM STDIN") as copy:
-                for single in singles:
-                    copy.write_row(single)
-            cur.execute(
-                f"UPDATE {self._records} AS r SET "
-                + ", ".join(f"{c} = s.{c}" for c in STATUS_COLUMNS)
-                + " FROM _ss_status AS s WHERE r.company = %s"
-                " AND r.kind = s.kind AND r.source_id = s.source_id",
-                (company,),
-            )
-            cur.execute("DROP TABLE _ss_status")
+        """Write ``statuses[i]`` to record ``keys[i]``
+        (:func:`~syncstate.adapters.storage.postgres.bulk.write_statuses`)."""
+        write_statuses(conn, self._records, company, keys, statuses)
 
     def _write_journal(
         self, conn: Connection, rows: Sequence[tuple[Any, ...]], *, keyed: bool = False
     ) -> None:
         """Append journal rows as :func:`plan_distinct` gives them (``keyed``: with the
-        idempotency key as text instead of its generation and revision)."""
-        columns = _JOURNAL_KEYED_COLUMNS if keyed else _JOURNAL_COLUMNS
-        with conn.cursor() as cur:
-            if len(rows) < _BULK:
-                marks = ", ".join(["%s"] * len(columns.split(",")))
-                cur.executemany(f"INSERT INTO {self._journal} ({columns}) VALUES ({marks})", rows)
-                return
-            with cur.copy(f"COPY {self._journal} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        idempotency key as text) through
+        :func:`~syncstate.adapters.storage.postgres.bulk.write_journal`."""
+        write_journal(conn, self._journal, rows, keyed=keyed)
 
     def _apply_found(
         self,
         conn: Connection,
         company: str,
         batch: Sequence[tuple[RecordKey, Event]],
-        found: dict[str, dict[str, tuple[int, Status]]],
+        found: Found,
         *,
         at: dt.datetime,
         actor: str,
     ) -> Sequence[JournalEntry]:
         """Plan ``batch`` against the ``found`` statuses and write the result."""
         keys = [key for key, _ in batch]
-        hits = [found.get(key.kind, {}).get(key.source_id) for key in keys]
-        batches = _batches(conn, self._batches, at, actor)
+        batches = journal_batches(conn, self._batches, at, actor)
         if len({(k.kind, k.source_id) for k in keys}) == len(keys):  # each record once
-            before = [None if hit is None else hit[1] for hit in hits]
-            ids = [None if hit is None else hit[0] for hit in hits]
+            before, ids = found_statuses(keys, found)
             events = [event for _, event in batch]
             after, rows = plan_distinct(company, keys, before, events, ids, at=at, batch_of=batches)
             self._write_statuses(conn, company, keys, after)
             self._write_journal(conn, rows)
             return JournalEntries(keys, before, events, at=at, actor=actor)  # type: ignore[arg-type]
-        current = {key: hit[1] for key, hit in zip(keys, hits, strict=True) if hit is not None}
-        statuses, entries = plan_events(company, current, batch, at=at, actor=actor)
+        statuses, entries = plan_found(company, batch, found, at=at, actor=actor)
         self._write_statuses(conn, company, list(statuses), list(statuses.values()))
         self._write_journal(
             conn,
@@ -462,76 +313,28 @@ class PostgresStore:
     ) -> IngestReport:
         """Add new records and update changed ones, in one transaction (bulk ``COPY``)."""
         at = utc(at)
-        incoming: dict[RecordKey, SourceRecord] = {}
-        for record in records:
-            check_company(company, record.key)
-            incoming[record.key] = record
+        incoming = incoming_records(company, records)
         ordered = sorted(incoming.values(), key=lambda r: r.key)
-        join = (
-            "FROM _ss_incoming AS i WHERE r.company = %s AND r.kind = i.kind "
-            "AND r.source_id = i.source_id AND r.hash <> i.hash"
-        )
 
         def write(conn: Connection) -> IngestReport:
-            with conn.cursor() as cur:
-                cur.execute(_INCOMING_TEMP)
-                with cur.copy("COPY _ss_incoming FROM STDIN") as copy:
-                    for r in ordered:
-                        copy.write_row(
-                            (
-                                r.key.kind,
-                                r.key.source_id,
-                                r.on,
-                                r.subject,
-                                fields_to_json(r),
-                                r.hash,
-                            )
-                        )
-                cur.execute(
-                    f"INSERT INTO {self._records} "
-                    "(company, kind, source_id, on_date, subject, fields, hash) "
-                    "SELECT %s, kind, source_id, on_date, subject, fields, hash "
-                    "FROM _ss_incoming ORDER BY kind, source_id "
-                    "ON CONFLICT (company, kind, source_id) DO NOTHING",
-                    (company,),
+            added, rows = merge_incoming(conn, self._records, company, ordered)
+            outdated: tuple[RecordKey, ...] = ()
+            if rows:
+                keys = [RecordKey(company, r[1], r[2]) for r in rows]
+                before = [from_db_status(r[3:]) for r in rows]
+                event = Event.of(EventKind.SOURCE_CHANGED, "source changed")
+                after, journal = plan_distinct(
+                    company,
+                    keys,
+                    before,
+                    [event] * len(keys),
+                    [r[0] for r in rows],
+                    at=at,
+                    batch_of=journal_batches(conn, self._batches, at, actor),
                 )
-                added = cur.rowcount
-                rows = cur.execute(
-                    f"SELECT r.id, r.kind, r.source_id, "
-                    f"{', '.join('r.' + c for c in STATUS_COLUMNS)} "
-                    f"FROM {self._records} AS r, _ss_incoming AS i WHERE r.company = %s "
-                    "AND r.kind = i.kind AND r.source_id = i.source_id AND r.hash <> i.hash "
-                    "ORDER BY r.kind, r.source_id FOR UPDATE OF r",
-                    (company,),
-                ).fetchall()
-                outdated: tuple[RecordKey, ...] = ()
-                if rows:
-                    cur.execute(
-                        f"UPDATE {self._records} AS r SET on_date = i.on_date, "
-                        f"subject = i.subject, fields = i.fields, hash = i.hash {join}",
-                        (company,),
-                    )
-                    keys = [RecordKey(company, r[1], r[2]) for r in rows]
-                    before = [_from_db_status(r[3:]) for r in rows]
-                    event = Event.of(EventKind.SOURCE_CHANGED, "source changed")
-                    after, journal = plan_distinct(
-                        company,
-                        keys,
-                        before,
-                        [event] * len(keys),
-                        [r[0] for r in rows],
-                        at=at,
-                        batch_of=_batches(conn, self._batches, at, actor),
-                    )
-                    self._write_statuses(conn, company, keys, after)
-                    self._write_journal(conn, journal)
-                    outdated = tuple(
-                        key
-                        for key, old, new in zip(keys, before, after, strict=True)
-                        if new.state is ExportState.OUTDATED
-                        and old.state is not ExportState.OUTDATED
-                    )
-                cur.execute("DROP TABLE _ss_incoming")
+                self._write_statuses(conn, company, keys, after)
+                self._write_journal(conn, journal)
+                outdated = newly_outdated(keys, before, after)
             return IngestReport(
                 added=added,
                 changed=len(rows),
@@ -579,41 +382,31 @@ class PostgresStore:
         """
         at = utc(at)
         lease = utc(lease_until)
-        where = ["company = %(company)s", _CLAIMABLE]
-        params: dict[str, Any] = {"company": company, "at": at, "limit": limit}
-        if kinds is not None:
-            where.append("kind = ANY(%(kinds)s::text[])")
-            params["kinds"] = list(kinds)
-        if keys is not None:
-            wanted = sorted(set(keys))
-            for key in wanted:
-                check_company(company, key)
-            match, by_kind = _key_match(wanted)
-            where.append(match)
-            params.update(by_kind)
-        sql = (
-            f"SELECT id, {_RECORD_COLUMNS} FROM {self._records} WHERE {' AND '.join(where)} "
-            "ORDER BY kind, source_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+        wanted = None if keys is None else sorted(set(keys))
+        for key in wanted or ():
+            check_company(company, key)
+        sql, params = claim_query(
+            self._records, company, at=at, limit=limit, kinds=kinds, keys=wanted
         )
 
         def write(conn: Connection) -> list[StoredRecord]:
             rows = conn.execute(sql, params).fetchall()
             decode = status_decoder()
-            stored = [_stored(row[1:], decode) for row in rows]
+            taken = [stored(row[1:], decode) for row in rows]
             ids = [row[0] for row in rows]
             event = Event.claim(worker=worker, lease_until=lease)
             after, journal = plan_distinct(
                 company,
-                [s.key for s in stored],
-                [s.status for s in stored],
-                [event] * len(stored),
+                [s.key for s in taken],
+                [s.status for s in taken],
+                [event] * len(taken),
                 ids,
                 at=at,
-                batch_of=_batches(conn, self._batches, at, actor),
+                batch_of=journal_batches(conn, self._batches, at, actor),
             )
-            self._write_statuses(conn, company, [s.key for s in stored], after)
+            self._write_statuses(conn, company, [s.key for s in taken], after)
             self._write_journal(conn, journal)
-            return [StoredRecord(s.record, new) for s, new in zip(stored, after, strict=True)]
+            return [StoredRecord(s.record, new) for s, new in zip(taken, after, strict=True)]
 
         with paused_gc():
             return self._db.run("claim", write)

@@ -6,7 +6,13 @@ Separate from the export :class:`~syncstate.adapters.storage.sqlite.state.SQLite
 prefixed ``ar_`` / ``wip_`` and versioned under the ``repost`` component of
 ``schema_migrations``. Amounts are stored as integer cents and dates as day
 ordinals, exactly as the repost kernel reads them; every write is one
-transaction, done in batches with ``executemany``.
+transaction, done in batches with ``executemany``. An amount that does not fit
+SQLite's 64-bit INTEGER is refused (:class:`~syncstate.errors.MoneyError`,
+naming the document) and the transaction rolled back, so nothing is half-written.
+
+``SQLiteLedgerStore(path, readonly=True)`` opens an existing ledger for reading
+only (``diagnose``, a dry-run repost): no migration, no journal-mode switch, no
+write of any kind reaches the file.
 
 :meth:`SQLiteLedgerStore.ledger` gives a company's
 :class:`~syncstate.domain.repost.ledger.LedgerIndex`, so scoped and incremental
@@ -21,11 +27,18 @@ import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from syncstate.adapters.storage.sqlite.files import open_sqlite, write_transaction
-from syncstate.domain.repost.receivables import AllocRow, BalanceRow, DepositTotals, DocRow
-from syncstate.errors import StorageError
+from syncstate.domain.repost.receivables import (
+    AllocRow,
+    BalanceRow,
+    DepositTotals,
+    DocRow,
+    from_cents,
+)
+from syncstate.errors import EmptySelectionError, MoneyError, SchemaVersionError, StorageError
 
 __all__ = ["REPOST_MIGRATIONS", "SQLiteLedgerStore"]
 
@@ -67,6 +80,47 @@ REPOST_MIGRATIONS: tuple[str, ...] = (
 )
 
 _CHUNK = 900
+#: SQLite's INTEGER range: amounts are stored as cents within it
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+def _fits(value: int | None, what: str) -> None:
+    if value is not None and not _INT_MIN <= value <= _INT_MAX:
+        raise MoneyError(
+            f"{what}: {from_cents(value):f} does not fit the ledger "
+            f"(at most {from_cents(_INT_MAX):f} in absolute value); nothing was written"
+        )
+
+
+def _open_readonly(path: str, timeout: float) -> sqlite3.Connection:
+    """Open an existing ledger file read-only; refuse one without this ledger schema."""
+    if not Path(path).is_file():
+        raise EmptySelectionError(f"database {path} does not exist")
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        sql = "SELECT version FROM schema_migrations WHERE component = 'repost'"
+        row = conn.execute(sql).fetchone() if "schema_migrations" in tables else None
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StorageError(f"cannot read SQLite database {path}: {exc}") from exc
+    version, known = (0 if row is None else int(row[0])), len(REPOST_MIGRATIONS)
+    if version == known:
+        return conn
+    conn.close()
+    if version == 0:
+        raise EmptySelectionError(f"database {path} holds no repost ledger (`repost load` one)")
+    if version > known:
+        raise SchemaVersionError(
+            f"the 'repost' schema of {path} is at version {version}, newer than this "
+            f"syncstate understands ({known}); upgrade syncstate"
+        )
+    raise StorageError(f"the 'repost' schema of {path} is old ({version}): `--apply` upgrades it")
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -131,26 +185,59 @@ class _CompanyLedger:
         return [_doc(r) for r in self._many(sql, ids)]
 
     def deposit_totals(self, ids: Collection[str]) -> dict[str, DepositTotals]:
-        """For each id, its cash receipts' (sum, sum without client, last date)."""
+        """For each id, its cash receipts' (sum, sum without client, last date).
+
+        Summed by SQLite; a sum past its 64-bit range is summed in Python instead.
+        """
         sql = (
             "SELECT link, SUM(amount), SUM(CASE WHEN client IS NULL THEN amount ELSE 0 END),"
             " MAX(day) FROM ar_documents WHERE company = ? AND kind = 2 AND link IN ({marks})"
             " GROUP BY link"
         )
         out: dict[str, DepositTotals] = {i: (0, 0, None) for i in ids}
-        for r in self._many(sql, ids):
-            out[r[0]] = (r[1], r[2], r[3])
+        try:
+            for r in self._many(sql, ids):
+                out[r[0]] = (r[1], r[2], r[3])
+        except StorageError as exc:
+            if "integer overflow" not in str(exc):
+                raise
+            rows = self._many(
+                "SELECT link, amount, client IS NULL, day FROM ar_documents"
+                " WHERE company = ? AND kind = 2 AND link IN ({marks})",
+                ids,
+            )
+            for link, amount, misc, day in rows:
+                total, misc_total, last = out[link]
+                out[link] = (
+                    total + amount,
+                    misc_total + (amount if misc else 0),
+                    day if last is None else max(last, day),
+                )
         return out
 
 
 class SQLiteLedgerStore:
-    """Repost ledgers in one SQLite file (or ``":memory:"``)."""
+    """Repost ledgers in one SQLite file (or ``":memory:"``).
 
-    def __init__(self, path: str | os.PathLike[str] = "syncstate.db", *, timeout: float = 30.0):
+    With ``readonly=True`` the file must exist and hold a ledger at this
+    version; every write method then fails with :class:`StorageError`.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = "syncstate.db",
+        *,
+        timeout: float = 30.0,
+        readonly: bool = False,
+    ):
         self.path = str(path)
-        self._conn = open_sqlite(
-            path, component="repost", migrations=REPOST_MIGRATIONS, timeout=timeout
-        )
+        self.readonly = readonly
+        if readonly:
+            self._conn = _open_readonly(self.path, timeout)
+        else:
+            self._conn = open_sqlite(
+                path, component="repost", migrations=REPOST_MIGRATIONS, timeout=timeout
+            )
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -192,6 +279,8 @@ class SQLiteLedgerStore:
             with self.writing() as own:
                 return self.put_receivables(company, docs, allocs, conn=own)
         doc_rows = [(company, *row) for row in docs]
+        for row in doc_rows:
+            _fits(row[5], f"document {row[1]} amount")
         ids = [row[1] for row in doc_rows]
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
@@ -208,6 +297,7 @@ class SQLiteLedgerStore:
 
         def numbered() -> Iterator[tuple[Any, ...]]:
             for src, dest, amount, day in allocs:
+                _fits(amount, f"document {src} allocation to {dest}")
                 n = seq.get(src, 0)
                 seq[src] = n + 1
                 yield (company, src, n, dest, amount, day)
@@ -297,6 +387,9 @@ class SQLiteLedgerStore:
             with self.writing() as own:
                 return self.write_balances(company, rows, conn=own)
         data = [(company, r[0], r[1], r[2], int(r[3]), r[4], r[5], r[6]) for r in rows]
+        for row in data:
+            for value, name in ((row[2], "outstanding"), (row[6], "bank"), (row[7], "receivables")):
+                _fits(value, f"document {row[1]} restored {name}")
         conn.executemany(
             "INSERT OR REPLACE INTO ar_balances (company, id, outstanding, clear_day,"
             " clear_flag, payment_type, bank, receivables) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
