@@ -30,7 +30,6 @@ For every item, in order:
 
 from __future__ import annotations
 
-import enum
 import logging
 import random
 import threading
@@ -40,7 +39,6 @@ from typing import TypeVar
 import attrs
 import tenacity
 
-from syncstate.domain.records import RecordKey
 from syncstate.domain.state import idempotency_key
 from syncstate.errors import (
     AmbiguousOutcome,
@@ -57,12 +55,20 @@ from syncstate.errors import (
 from syncstate.ports import (
     AccountingBackend,
     Capability,
-    Document,
     RemoteRef,
-    StoredRecord,
     can_look_up,
 )
 from syncstate.services.breaker import Breaker
+from syncstate.services.outcomes import (
+    Attempt as _Attempt,
+)
+from syncstate.services.outcomes import (
+    Cancelled,
+    Item,
+    NeedsOperator,
+    Outcome,
+    RecordOutcome,
+)
 from syncstate.services.pacing import Pacer, ThrottleGate
 from syncstate.services.retry import RetryPolicy, retrying, should_retry
 
@@ -74,68 +80,6 @@ _R = TypeVar("_R")
 
 #: appended to the key of the one retry after a stale version (refused definitely)
 STALE_RETRY_SUFFIX = "s1"
-
-
-class Outcome(enum.Enum):
-    """What became of one record in an export run."""
-
-    EXPORTED = "exported"  #: created (or found by its key) and linked
-    UPDATED = "updated"  #: an existing remote document was overwritten
-    FAILED = "failed"  #: the back end (or the renderer) rejected it; message kept
-    RELEASED = "released"  #: claimed but never sent (cancelled); exportable again
-    PENDING = "pending"  #: may exist remotely; stays in flight for a lookup or an operator
-    SKIPPED = "skipped"  #: selected but held by another worker's lease
-
-
-@attrs.frozen(kw_only=True)
-class RecordOutcome:
-    """One record's outcome, with the remote link or the message."""
-
-    key: RecordKey
-    outcome: Outcome
-    idempotency_key: str = ""
-    remote_id: str | None = None
-    version: str | None = None
-    message: str = ""
-    retries: int = 0
-
-
-@attrs.frozen(kw_only=True)
-class Item:
-    """A claimed, rendered record ready to send."""
-
-    stored: StoredRecord
-    document: Document
-    key: str
-    ambiguous: bool = False
-
-    @property
-    def ref(self) -> RemoteRef | None:
-        """The existing remote document an overwrite updates, if any."""
-        status = self.stored.status
-        if status.remote_id is None:
-            return None
-        return RemoteRef(
-            remote_id=status.remote_id, version=status.remote_version, kind=self.document.kind
-        )
-
-
-class Cancelled(SyncStateError):
-    """The run was cancelled before this request went out."""
-
-
-class NeedsOperator(SyncStateError):
-    """An ambiguous record the back end can neither look up nor replay."""
-
-
-@attrs.define
-class _Attempt:
-    """Mutable per-item bookkeeping while it is being sent."""
-
-    item: Item
-    ambiguous: bool
-    retries: int = 0
-    linked: bool = False
 
 
 class Sender:
