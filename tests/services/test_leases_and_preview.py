@@ -21,6 +21,7 @@ from syncstate import (
     EventKind,
     ExportOptions,
     ExportState,
+    InputError,
     InvalidTransition,
     QboMapping,
     QuickBooksBackend,
@@ -184,3 +185,31 @@ def test_preview_lists_what_the_next_export_would_send_and_writes_nothing(
     assert {r["action"] for r in preview.to_records()} == {"create"}
     assert repr(preview) == "ExportPreview(company='acme', records=4, create=4)"
     assert Path(store.path).read_bytes() == before
+
+
+def test_relink_checks_every_record_first_and_relinks_all_or_none(store: SQLiteStore) -> None:
+    from syncstate import UnmappedReference
+    from syncstate.services.relink import relink_checked
+
+    store.apply(
+        CO, [(key(i), Event.of(EventKind.UNLINK, "bad employee")) for i in (0, 1)], at=T0,
+        actor="t",
+    )  # fmt: skip
+
+    def validate(document: object) -> None:
+        raise UnmappedReference("employee 'ann' has no mapping", what="employee", host_id="ann")
+
+    with pytest.raises(InputError, match=r"nothing relinked.*t0.*has no mapping.*t2.*not unlinked"):
+        relink_checked(store, CO, [key(0), key(2)], validate=validate)
+    assert store.get(key(0)).state is ExportState.UNLINKED  # nothing changed
+    gone = {key(1)}
+    with pytest.raises(InputError, match="no longer present at the source"):
+        relink_checked(store, CO, [key(1)], present=lambda k: k not in gone)
+    report = relink_checked(store, CO, [key(0), key(1)], validate=lambda d: None)
+    assert report.checks == (
+        "unlinked",
+        "renders as a document",
+        "accepted by the back end's mappings",
+    )
+    assert {e.key for e in report.entries} == {key(0), key(1)}
+    assert store.get(key(0)).state is ExportState.NOT_EXPORTED

@@ -12,8 +12,10 @@ from syncstate.cli._common import (
     open_sqlite_store,
     print_table,
 )
-from syncstate.domain.records import RecordKey, TimeEntry
-from syncstate.services.results import ResultFilter, relink, sync_results, unlink
+from syncstate.domain.records import RecordKey
+from syncstate.errors import InputError
+from syncstate.services.relink import relink_checked
+from syncstate.services.results import ResultFilter, sync_results, unlink
 
 __all__ = ["register"]
 
@@ -29,7 +31,9 @@ def register(sub: Any) -> None:
     results.add_argument("--search", help="a source id, remote id or document number")
     results.add_argument("--limit", type=int, default=50)
     results.add_argument("--after", metavar="SOURCE_ID", help="page after this source id")
-    results.add_argument("--kind", default=TimeEntry.KIND)
+    results.add_argument(
+        "--kind", action="append", dest="kinds", metavar="KIND", help="only this kind (repeat)"
+    )
     add_json_argument(results)
     results.set_defaults(func=_results)
     for name, helptext in (
@@ -39,7 +43,9 @@ def register(sub: Any) -> None:
         parser = sub.add_parser(name, help=helptext)
         add_db_argument(parser)
         parser.add_argument("--company", required=True)
-        parser.add_argument("--kind", default=TimeEntry.KIND)
+        parser.add_argument(
+            "--kind", default=None, help="the records' kind (needed only when ids are ambiguous)"
+        )
         parser.add_argument("source_ids", nargs="+", metavar="SOURCE_ID")
         parser.add_argument("--reason", required=name == "unlink", default="relinked")
         add_json_argument(parser)
@@ -49,35 +55,69 @@ def register(sub: Any) -> None:
 def _results(args: argparse.Namespace) -> int:
     store = open_sqlite_store(args)
     try:
-        after = RecordKey(args.company, args.kind, args.after) if args.after else None
+        after = _after(store, args) if args.after else None
         page = sync_results(
             store,
             args.company,
             filter=args.filter,
             search=args.search,
-            kinds=[args.kind],
+            kinds=args.kinds,
             after=after,
             limit=args.limit,
         )
     finally:
         store.close()
     rows = page.to_records()
+    following = page.next_after
     if args.json:
         emit_json(
-            {"results": rows, "next_after": page.next_after.source_id if page.next_after else None}
+            {
+                "results": rows,
+                "next_after": f"{following.kind}/{following.source_id}" if following else None,
+            }
         )
         return 0
-    heads = ["source_id", "state", "subject", "date", "remote_id", "message", "unlink_reason"]
+    heads = ["kind", "source_id", "state", "subject", "date", "remote_id", "message"]
+    heads.append("unlink_reason")
     print_table(heads, [[r[h] for h in heads] for r in rows])
-    if page.next_after:
-        print(f"more: --after {page.next_after.source_id}")
+    if following:
+        print(f"more: --after {following.kind}/{following.source_id}")
     return 0
+
+
+def _after(store: Any, args: argparse.Namespace) -> RecordKey:
+    """``--after KIND/SOURCE_ID`` (or a bare source id when one kind is chosen)."""
+    kind, sep, source_id = str(args.after).partition("/")
+    if sep:
+        return RecordKey(args.company, kind, source_id)
+    if args.kinds and len(args.kinds) == 1:
+        return RecordKey(args.company, args.kinds[0], args.after)
+    raise InputError("--after takes KIND/SOURCE_ID (as printed after 'more:')")
+
+
+def _keys(store: Any, args: argparse.Namespace) -> list[RecordKey]:
+    """The records named by source id; the kind is found when it is not given."""
+    if args.kind:
+        return [RecordKey(args.company, args.kind, s) for s in args.source_ids]
+    found: dict[str, list[RecordKey]] = {}
+    for stored in store.find(args.company, source_ids=list(args.source_ids)):
+        found.setdefault(stored.key.source_id, []).append(stored.key)
+    keys: list[RecordKey] = []
+    for source_id in args.source_ids:
+        matches = found.get(source_id, [])
+        if not matches:
+            raise InputError(f"company {args.company!r} has no record {source_id!r}")
+        if len(matches) > 1:
+            kinds = ", ".join(sorted(k.kind for k in matches))
+            raise InputError(f"{source_id!r} is a record of several kinds ({kinds}): give --kind")
+        keys.append(matches[0])
+    return keys
 
 
 def _change(args: argparse.Namespace, action: Any, **kwargs: Any) -> int:
     store = open_sqlite_store(args)
     try:
-        keys = [RecordKey(args.company, args.kind, s) for s in args.source_ids]
+        keys = _keys(store, args)
         entries = action(store, args.company, keys, reason=args.reason, **kwargs)
     finally:
         store.close()
@@ -85,7 +125,8 @@ def _change(args: argparse.Namespace, action: Any, **kwargs: Any) -> int:
         emit_json(
             {
                 "changed": [
-                    {"source_id": e.key.source_id, "state": e.to_state.value} for e in entries
+                    {"kind": e.key.kind, "source_id": e.key.source_id, "state": e.to_state.value}
+                    for e in entries
                 ]
             }
         )
@@ -100,4 +141,11 @@ def _unlink(args: argparse.Namespace) -> int:
 
 
 def _relink(args: argparse.Namespace) -> int:
-    return _change(args, relink)
+    # the seed's advice: fix the cause first; what can be checked here is checked
+    def checked(store: Any, company: str, keys: list[RecordKey], **kwargs: Any) -> Any:
+        report = relink_checked(store, company, keys, **kwargs)
+        if not args.json:
+            print(f"checked: {', '.join(report.checks)}")
+        return report.entries
+
+    return _change(args, checked)
