@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from syncstate.errors import ConfigurationError, InputError, SyncStateError
+from syncstate.errors import ConfigurationError, InputError, RecordNotFound, SyncStateError
 
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
@@ -28,6 +29,7 @@ __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", 
 COMMANDS: tuple[str, ...] = (
     "demo",
     "status",
+    "check",
     "export",
     "reset",
     "results",
@@ -37,6 +39,8 @@ COMMANDS: tuple[str, ...] = (
     "repost",
     "diagnose",
 )
+
+log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -103,10 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_errors = bool(getattr(args, "json", False))
     try:
         status: int = args.func(args)
-    except (InputError, ConfigurationError) as exc:
+    except (InputError, ConfigurationError, RecordNotFound) as exc:
         return _fail(exc, EXIT_USAGE, json_errors)
     except SyncStateError as exc:
         return _fail(exc, EXIT_FAILURE, json_errors)
+    except OSError as exc:  # a file the command was given cannot be read or written
+        return _fail(exc, EXIT_USAGE, json_errors)
     except KeyboardInterrupt:
         print("syncstate: interrupted", file=sys.stderr)
         return 130
@@ -115,10 +121,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except Exception as exc:  # a defect: still one line, never a traceback for a user
+        log.debug("unexpected error in syncstate %s", getattr(args, "command", ""), exc_info=True)
+        return _fail(
+            SyncStateError(f"unexpected {type(exc).__name__}: {exc} (a defect; please report it)"),
+            EXIT_FAILURE,
+            json_errors,
+        )
     return status
 
 
-def _fail(exc: SyncStateError, status: int, json_errors: bool) -> int:
+def _fail(exc: Exception, status: int, json_errors: bool) -> int:
     message = " ".join(str(exc).split())  # one line, whatever the error holds
     if json_errors:
         _json_error(message, type(exc).__name__, status)

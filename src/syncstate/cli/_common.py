@@ -90,12 +90,32 @@ def db_path(args: argparse.Namespace) -> Path:
     return path
 
 
-def open_sqlite_store(args: argparse.Namespace, *, must_exist: bool = True) -> SQLiteStore:
-    """Open the SQLite store named by ``--db``; a missing file is a clear error."""
+def open_sqlite_store(
+    args: argparse.Namespace, *, must_exist: bool = True, readonly: bool = False
+) -> SQLiteStore:
+    """Open the SQLite store named by ``--db``.
+
+    ``readonly=True`` (commands that only read) opens an existing syncstate database
+    without changing a byte of it and refuses anything else with exit 2. Commands that
+    write open an existing syncstate database (upgrading its schema), and never add
+    syncstate's tables to a file that holds another application's tables.
+    """
+    from syncstate.adapters.storage.sqlite.files import foreign_tables
     from syncstate.adapters.storage.sqlite.state import SQLiteStore
     from syncstate.errors import InputError
 
     path = db_path(args)
+    if path.is_dir():
+        raise InputError(f"database {path} is a folder, not a file")
+    if readonly:
+        return SQLiteStore(path, readonly=True)
     if must_exist and not path.exists():
         raise InputError(f"database {path} does not exist (run `syncstate demo --dir DIR` first?)")
+    others = foreign_tables(path)
+    if others:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise InputError(
+            f"{path} is not a syncstate database (it holds other tables: {shown}); "
+            "syncstate does not add its tables to another application's file"
+        )
     return SQLiteStore(path)

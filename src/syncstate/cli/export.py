@@ -149,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
     # every check happens before a record is claimed
     store = open_sqlite_store(args)
     try:
+        if not any(store.counts(args.company).values()):
+            raise InputError(f"company {args.company!r} has no records in {store.path}")
         backend = open_cli_backend(args, store)
         try:
             report = _export(args, store, backend, date_range, options, TerminalProgress)

@@ -49,7 +49,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan, and with ``--acknowledge`` apply, the reset."""
-    store = open_sqlite_store(args)
+    # a plan only reads; --acknowledge writes
+    store = open_sqlite_store(args, readonly=not args.acknowledge)
     try:
         plan = plan_reset(store, args.company, DateRange.parse(args.start, args.end), args.employee)
         result = apply_reset(store, plan, acknowledge=True) if args.acknowledge else None

@@ -53,7 +53,7 @@ def register(sub: Any) -> None:
 
 
 def _results(args: argparse.Namespace) -> int:
-    store = open_sqlite_store(args)
+    store = open_sqlite_store(args, readonly=True)
     try:
         after = _after(store, args) if args.after else None
         page = sync_results(

@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the counts."""
-    store = open_sqlite_store(args)
+    store = open_sqlite_store(args, readonly=True)
     try:
         companies = [args.company] if args.company else store.companies()
         counts = {c: {s.value: n for s, n in store.counts(c).items()} for c in companies}

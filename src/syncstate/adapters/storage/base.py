@@ -30,7 +30,7 @@ from syncstate.domain.state import (
     apply,
     journal_entry,
 )
-from syncstate.errors import InputError, RecordNotFound
+from syncstate.errors import InputError, RecordNotFound, StorageError
 
 __all__ = [
     "RECORD_SELECT",
@@ -128,19 +128,25 @@ def status_to_row(status: Status) -> tuple[Any, ...]:
 
 
 def status_from_row(row: Sequence[Any]) -> Status:
-    """Inverse of :func:`status_to_row`."""
-    return Status(
-        state=_STATES[row[0]],
-        generation=row[1],
-        revision=row[2],
-        remote_id=row[3],
-        remote_version=row[4],
-        message=row[5],
-        previous=None if row[6] is None else _STATES[row[6]],
-        worker=row[7] or "",
-        lease_until=None if row[8] is None else dt.datetime.fromisoformat(row[8]),
-        changed_in_flight=bool(row[9]),
-    )
+    """Inverse of :func:`status_to_row`; a damaged row is a :class:`StorageError`."""
+    try:
+        return Status(
+            state=_STATES[row[0]],
+            generation=row[1],
+            revision=row[2],
+            remote_id=row[3],
+            remote_version=row[4],
+            message=row[5],
+            previous=None if row[6] is None else _STATES[row[6]],
+            worker=row[7] or "",
+            lease_until=None if row[8] is None else dt.datetime.fromisoformat(row[8]),
+            changed_in_flight=bool(row[9]),
+        )
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise StorageError(
+            f"a stored export status is damaged (state {row[0]!r}, previous {row[6]!r}, "
+            f"lease_until {row[8]!r}: {exc}); `syncstate check` names the records"
+        ) from None
 
 
 def status_decoder(limit: int = 4096) -> Callable[[Sequence[Any]], Status]:
@@ -227,7 +233,15 @@ def fields_from_json(text: str) -> tuple[tuple[str, str], ...]:
     except json.JSONDecodeError:
         end = -1
     if end != len(text) or not isinstance(data, dict):
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise StorageError(
+                f"a stored record's fields are not valid JSON ({exc}); "
+                "`syncstate check` names the records"
+            ) from None
+        if not isinstance(data, dict):
+            raise StorageError("a stored record's fields are not a JSON object")
     return tuple(sorted(data.items()))
 
 

@@ -9,6 +9,7 @@ files, and they are a second layer when they are there.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -23,6 +24,12 @@ from syncstate.adapters.backends.quickbooks.payloads import loads, ref_from_enti
 from syncstate.testing.qbo_server import QboServer
 
 OWN = Path(__file__).resolve().parents[3] / "fixtures" / "qbo"
+#: the real captured payloads (``../shared`` beside the clone; SYNCSTATE_SHARED overrides)
+REAL = (
+    Path(os.environ.get("SYNCSTATE_SHARED", Path(__file__).resolve().parents[5] / "shared"))
+    / "fixtures"
+    / "qbo"
+)
 #: case -> (our file, the real file's name in ../shared/fixtures/qbo)
 CASES = {
     "stale": ("fault_stale_object.json", "exquickbooks__item_update_item_error.json"),
@@ -37,14 +44,13 @@ CASES = {
 }
 
 
-@pytest.fixture(params=["own", "real"])
+@pytest.fixture(params=["own", "real"] if REAL.is_dir() else ["own"])
 def payload(request: pytest.FixtureRequest) -> Iterator[object]:
-    """A function reading a case's payload from the chosen layer."""
+    """A function reading a case's payload from the chosen layer (the real one if present)."""
     if request.param == "own":
         yield lambda case: (OWN / CASES[case][0]).read_bytes()
-        return
-    shared: Path = request.getfixturevalue("shared_dir")
-    yield lambda case: (shared / "fixtures" / "qbo" / CASES[case][1]).read_bytes()
+    else:
+        yield lambda case: (REAL / CASES[case][1]).read_bytes()
 
 
 def test_a_stale_object_fault_with_non_ascii_detail(payload: object) -> None:

@@ -51,7 +51,12 @@ from syncstate.adapters.storage.sqlite.bulk import (
     write_rows,
     write_statuses,
 )
-from syncstate.adapters.storage.sqlite.files import open_sqlite, read_transaction, write_transaction
+from syncstate.adapters.storage.sqlite.files import (
+    open_readonly,
+    open_sqlite,
+    read_transaction,
+    write_transaction,
+)
 from syncstate.adapters.storage.sqlite.migrations import STATE_MIGRATIONS
 from syncstate.adapters.storage.sqlite.statements import (
     INSERT_JOURNAL,
@@ -79,11 +84,30 @@ __all__ = ["SQLiteStore"]
 class SQLiteStore:
     """State store in one SQLite file (or ``":memory:"``)."""
 
-    def __init__(self, path: str | os.PathLike[str] = "syncstate.db", *, timeout: float = 30.0):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = "syncstate.db",
+        *,
+        timeout: float = 30.0,
+        readonly: bool = False,
+    ):
+        """Open (creating and migrating if needed) the state store at ``path``.
+
+        ``readonly=True`` opens an existing syncstate database without changing it
+        (no file created, no migration, no journal-mode switch); writes then fail with
+        :class:`~syncstate.errors.StorageError`. A file that is not a syncstate
+        database is refused with :class:`~syncstate.errors.InputError`.
+        """
         self.path = str(path)
-        self._conn = open_sqlite(
-            path, component="state", migrations=STATE_MIGRATIONS, timeout=timeout
-        )
+        self.readonly = readonly
+        if readonly:
+            self._conn = open_readonly(
+                path, component="state", migrations=STATE_MIGRATIONS, timeout=timeout
+            )
+        else:
+            self._conn = open_sqlite(
+                path, component="state", migrations=STATE_MIGRATIONS, timeout=timeout
+            )
         self._lock = threading.RLock()
         self._json = has_json(self._conn)
         # UPDATE ... FROM needs SQLite 3.33 (2020); older ones write statuses row by row
