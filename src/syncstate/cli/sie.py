@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from syncstate.cli._common import add_json_argument, emit_json
+from syncstate.errors import InputError
 
 __all__ = ["register", "run"]
 
@@ -27,9 +28,13 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check every file; print a summary (or JSON); 1 if any file is invalid."""
+    """Check every file; print a summary (or JSON); 1 if any file is invalid, 2 if missing."""
     from syncstate.adapters.backends.sie.check import check_sie
 
+    for path in args.files:  # a wrong path is bad input (exit 2), not an invalid file
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "does not exist"
+            raise InputError(f"{path} {what}")
     checks = [check_sie(path) for path in args.files]
     if args.json:
         emit_json({"files": [c.to_dict() for c in checks]})
