@@ -179,6 +179,12 @@ class MirrorService:
         ):
             raise CompanyBusy(company=company)
         try:
+            # staging left by a crashed run of this company (we hold its lock now)
+            discard = getattr(self.store, "discard_abandoned", None)
+            if callable(discard):
+                dropped = discard(company)
+                if dropped:
+                    log.info("dropped %d abandoned staged generation(s) of %s", dropped, company)
             yield
         finally:
             self.store.unlock(company, holder=self.holder)

@@ -41,6 +41,7 @@ from syncstate.adapters.storage.sqlite.mirror_load import (
     swap_generations,
     unfinished_generations,
 )
+from syncstate.adapters.storage.sqlite.mirror_locks import holder_alive
 from syncstate.adapters.storage.sqlite.mirror_read import (
     live_generation,
     live_years,
@@ -225,7 +226,13 @@ class SQLiteMirrorStore:
     def try_lock(
         self, company: str, *, holder: str, at: dt.datetime, stale_after: dt.timedelta
     ) -> bool:
-        """Take the company's lock unless another holder took it less than ``stale_after`` ago."""
+        """Take the company's lock unless another live holder took it less than
+        ``stale_after`` ago.
+
+        A lock does not outlive its holder: a holder on this machine whose process is gone
+        (killed with SIGKILL mid-reload, say) is taken over at once; a holder on another
+        machine is trusted until ``stale_after``.
+        """
         checked_company(company)
         with self._write() as conn:
             row = conn.execute(
@@ -235,6 +242,7 @@ class SQLiteMirrorStore:
                 row is not None
                 and row[0] != holder
                 and dt.datetime.fromisoformat(row[1]) + stale_after > at
+                and holder_alive(str(row[0]))
             ):
                 return False
             conn.execute(
