@@ -59,6 +59,8 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print the usage of this (sub-)command and one error line; exit 2."""
+        # an argument may hold control characters (a stray \r): show them escaped
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
         if _wants_json(_Parser.argv):
             _json_error(f"{self.prog}: {message}", "UsageError", EXIT_USAGE)
         else:
