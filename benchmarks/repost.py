@@ -10,8 +10,15 @@ Generates a realistic receivables ledger of ``--size`` documents (default
   on the same rows, and the ratio of the two (target <= 2x);
 * an incremental repost after ``--changes`` (1,000) edits against a full
   repost of the edited ledger (target >= 100x), checked equal to it;
-* a WIP repost of a WIP ledger of the same size against its SQL equivalent;
-* the peak resident memory of the process.
+* a WIP repost of a WIP ledger of the same size against its SQL equivalent, with the
+  object kernel (``repost_wip``) and the row kernel (``repost_wip_rows``, target <= 1.5x
+  SQL), and an incremental WIP repost after ``--changes`` edits (target >= 100x), checked
+  equal to a full one;
+* a full receivables repost of the same ledger stored in a SQLite ledger file, streamed
+  by client and applied in one transaction (``repost_receivables_streamed``), run in a
+  fresh process whose peak resident memory is the figure (target <= 400 MB);
+* the peak resident memory of this process after the in-memory receivables part and at
+  the end (for reference: it holds the generated ledger, the index and SQLite's copy).
 
 Loading rows (into SQLite, into the in-memory index) is not timed on either
 side. The last line printed is the JSON summary.
@@ -21,17 +28,29 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
+import os
 import random
 import resource
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
 
 from syncstate.domain.repost.ledger import MemoryLedger, RepostState, incremental_repost
-from syncstate.domain.repost.receivables import repost_rows
+from syncstate.domain.repost.receivables import AllocRow, DocRow, repost_rows
 from syncstate.domain.repost.synthetic import make_ledger, random_changes
 from syncstate.domain.repost.wip import WipEntry, repost_wip
+from syncstate.domain.repost.wip_rows import WipIndex, repost_wip_rows, wip_row
+
+_T = TypeVar("_T")
 
 SQL = """
 WITH rev AS (
@@ -106,14 +125,21 @@ WHERE w.type IS NOT NULL AND w.type != ''
 """
 
 
-def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """(seconds, result) of one call."""
+def timed(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> tuple[float, _T]:
+    """(seconds, result) of one call, after a full garbage collection.
+
+    Collecting first means a call is not charged for a collection that the
+    objects allocated before it (the generated ledgers) had made due.
+    """
+    gc.collect()
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return time.perf_counter() - start, result
 
 
-def sqlite_receivables(docs, allocs, period_start):  # type: ignore[no-untyped-def]
+def sqlite_receivables(
+    docs: list[DocRow], allocs: list[AllocRow], period_start: int
+) -> tuple[float, list[Any]]:
     """(seconds, rows) for the SQL aggregation; loading and indexing are not timed."""
     conn = sqlite3.connect(":memory:")
     conn.execute(
@@ -159,7 +185,9 @@ def wip_ledger(rng: random.Random, size: int) -> tuple[list[WipEntry], dict[str,
     return entries, invoices
 
 
-def sqlite_wip(entries: list[WipEntry], invoices: dict[str, dt.date], period_start: dt.date):  # type: ignore[no-untyped-def]
+def sqlite_wip(
+    entries: list[WipEntry], invoices: dict[str, dt.date], period_start: dt.date
+) -> tuple[float, list[Any]]:
     """(seconds, rows) for the WIP SQL; loading is not timed."""
     conn = sqlite3.connect(":memory:")
     conn.execute(
@@ -192,6 +220,41 @@ def sqlite_wip(entries: list[WipEntry], invoices: dict[str, dt.date], period_sta
     )
     conn.close()
     return seconds, rows
+
+
+_STREAMED = """
+import sys, time
+from syncstate.adapters.storage.sqlite.ledger import SQLiteLedgerStore
+from syncstate.services.repost import repost_receivables_streamed
+start = time.perf_counter()
+with SQLiteLedgerStore(sys.argv[1]) as store:
+    written, _findings = repost_receivables_streamed(store, "acme")
+seconds = time.perf_counter() - start
+# VmHWM: this process's own peak (ru_maxrss may carry the parent's over exec)
+with open("/proc/self/status") as status:
+    hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(seconds, written, hwm / 1024)
+"""
+
+
+def stored_repost(
+    docs: list[DocRow], allocs: list[AllocRow], period_start: int
+) -> tuple[float, int, float]:
+    """(seconds, rows written, peak MB) of a streamed repost of the ledger stored in SQLite,
+    in a fresh process; loading the file is not timed."""
+    from syncstate.adapters.storage.sqlite.ledger import SQLiteLedgerStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ledger.db")
+        with SQLiteLedgerStore(path) as store:
+            store.load_receivables(
+                "acme", docs, allocs, period_start=dt.date.fromordinal(period_start)
+            )
+        done = subprocess.run(
+            [sys.executable, "-c", _STREAMED, path], capture_output=True, text=True, check=True
+        )
+    seconds, written, peak = done.stdout.split()
+    return float(seconds), int(written), float(peak)
 
 
 def main() -> None:
@@ -244,7 +307,14 @@ def main() -> None:
         f" reposted; full {full2_s:.3f} s; speed-up {speedup:,.0f}x, target >= 100x;"
         f" equal to full: {equal})"
     )
+    stored_s, written, stored_mb = stored_repost(docs, allocs, ledger.period_start)
+    print(
+        f"stored repost (SQLite, streamed):  {stored_s:8.3f} s  ({written:,} rows written;"
+        f" peak memory of its process {stored_mb:.0f} MB, target <= 400 MB)"
+    )
     del index, state, rows, rows2, sql_rows, docs, allocs, ledger
+    ar_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory, in-memory receivables: {ar_peak_mb:7.0f} MB  (this process)")
 
     wip_size = size
     entries, invoices = wip_ledger(random.Random(args.seed + 2), wip_size)
@@ -255,6 +325,47 @@ def main() -> None:
         f"WIP repost of {wip_size:,} entries:     {wip_s:8.3f} s  (SQLite {wip_sql_s:.3f} s,"
         f" ratio {wip_s / wip_sql_s:.2f}x; {len(wip_result.deletions)} deleted,"
         f" kept {len(wip_result.balances)} = SQL rows {len(wip_rows)})"
+    )
+    wip_rows = [wip_row(e) for e in entries]  # the columnar form a ledger holds: not timed
+    days = {k: v.toordinal() for k, v in invoices.items()}
+    rows_s, (kept, _deleted, _orphans) = timed(
+        repost_wip_rows, wip_rows, days, period_start.toordinal()
+    )
+    wip_ratio = rows_s / wip_sql_s
+    print(
+        f"WIP row kernel:                    {rows_s:8.3f} s  (ratio to SQLite {wip_ratio:.2f}x,"
+        f" target <= 1.5x; kept {len(kept)})"
+    )
+    wip_index = WipIndex(wip_rows)
+    wip_state = {r[0]: r for r in kept}
+    change_rng = random.Random(args.seed + 3)
+    fresh, _ = wip_ledger(random.Random(args.seed + 4), args.changes)
+    wip_upserts = [wip_row(attrs.evolve(e, id=f"W{change_rng.randrange(wip_size)}")) for e in fresh]
+    wip_deletes = [f"W{change_rng.randrange(wip_size)}" for _ in range(args.changes // 10)]
+
+    def incremental_wip() -> set[str]:
+        affected = {r[0] for r in wip_upserts} | set(wip_deletes)
+        wip_index.apply(wip_upserts, wip_deletes)
+        redone, dropped, _ = repost_wip_rows(
+            wip_index.rows(affected), days, period_start.toordinal()
+        )
+        for doc_id in wip_deletes:  # gone from the ledger
+            wip_state.pop(doc_id, None)
+        for doc_id, _code in dropped:  # now deleted by the rules
+            wip_state.pop(doc_id, None)
+        wip_state.update((r[0], r) for r in redone)
+        return affected
+
+    winc_s, waffected = timed(incremental_wip)
+    wfull_s, (wfull, _, _) = timed(
+        repost_wip_rows, wip_index.all_rows(), days, period_start.toordinal()
+    )
+    wip_equal = wip_state == {r[0]: r for r in wfull}
+    wip_speedup = wfull_s / winc_s
+    print(
+        f"WIP incremental after {args.changes} changes: {winc_s:8.4f} s  ({len(waffected)} entries;"
+        f" full {wfull_s:.3f} s; speed-up {wip_speedup:,.0f}x, target >= 100x;"
+        f" equal to full: {wip_equal})"
     )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory:              {peak_mb:8.0f} MB")
@@ -268,13 +379,26 @@ def main() -> None:
                 "target": 100.0,
                 "better": "higher",
             },
+            "wip_rows_vs_sqlite": {"value": round(wip_ratio, 2), "target": 1.5, "better": "lower"},
+            "wip_incremental_speedup": {
+                "value": round(wip_speedup, 1),
+                "target": 100.0,
+                "better": "higher",
+            },
+            "stored_repost_peak_mb": {
+                "value": round(stored_mb),
+                "target": 400,
+                "better": "lower",
+            },
         },
         "full_seconds": round(full_s, 3),
         "sqlite_seconds": round(sql_s, 3),
         "incremental_seconds": round(inc_s, 4),
         "wip_vs_sqlite": round(wip_s / wip_sql_s, 2),
         "peak_rss_mb": round(peak_mb),
-        "results_equal": same and equal,
+        "in_memory_receivables_peak_mb": round(ar_peak_mb),
+        "stored_repost_seconds": round(stored_s, 2),
+        "results_equal": same and equal and wip_equal,
     }
     print(json.dumps(summary))
 

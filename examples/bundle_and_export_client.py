@@ -30,9 +30,10 @@ from syncstate import (
     SQLiteStore,
     UsageLog,
     export_bundles,
+    fetch_bundle_pdf,
+    mapping_tables,
     sync_customers,
 )
-from syncstate.services.bundle_export import fetch_bundle_pdf, mapping_tables
 from syncstate.testing.qbo_server import QboServer
 
 COMPANY = "harbor-rooms"

@@ -18,9 +18,11 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from syncstate import SQLiteLedgerStore
-from syncstate.domain.repost.receivables import Allocation, DocKind, ReceivableDocument
-from syncstate.services.repost import (
+from syncstate import (
+    Allocation,
+    DocKind,
+    ReceivableDocument,
+    SQLiteLedgerStore,
     apply_plan,
     diagnose_ledger,
     drill_down,

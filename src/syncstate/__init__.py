@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from syncstate._lazy import EXTRAS as _EXTRAS
+from syncstate._lazy import LAZY as _LAZY
 from syncstate.adapters.storage.memory.state import MemoryStore
 from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.records import RecordKey, SourceRecord, TimeEntry
@@ -96,80 +98,107 @@ from syncstate.services.results import (
 
 if TYPE_CHECKING:
     from syncstate.adapters.backends.beancount.backend import BeancountBackend
+    from syncstate.adapters.backends.intacct import (
+        IntacctBackend,
+        IntacctConfig,
+        IntacctCredentials,
+        IntacctMapping,
+    )
     from syncstate.adapters.backends.memory import MemoryBackend
+    from syncstate.adapters.backends.quickbooks.cdc import ChangeFeed
     from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
+    from syncstate.adapters.backends.quickbooks.oauth import OAuthApp, OAuthTokens, QuickBooksOAuth
     from syncstate.adapters.backends.quickbooks.payloads import QboMapping
+    from syncstate.adapters.backends.quickbooks.webhooks import WebhookReceiver
     from syncstate.adapters.backends.sie.check import check_sie
+    from syncstate.adapters.backends.sie.export_backend import SieExportBackend
+    from syncstate.adapters.backends.sie.export_vouchers import SieExportMapping
     from syncstate.adapters.backends.sie.parser import parse_sie, read_sie
     from syncstate.adapters.backends.sie.source import SieSource
     from syncstate.adapters.backends.sie.writer import write_sie
+    from syncstate.adapters.backends.xero import XeroBackend, XeroConfig, XeroMapping
+    from syncstate.adapters.storage.memory import MemoryMirrorStore
+    from syncstate.adapters.storage.memory.budgets import MemoryBudgetStore
     from syncstate.adapters.storage.memory.bundles import MemoryBundleStore
+    from syncstate.adapters.storage.memory.ledger import MemoryRepostLedger
+    from syncstate.adapters.storage.postgres import (
+        PostgresBundleStore,
+        PostgresLedgerStore,
+        PostgresMirrorStore,
+        PostgresStores,
+        open_postgres,
+    )
+    from syncstate.adapters.storage.postgres.budgets import PostgresBudgetStore
     from syncstate.adapters.storage.postgres.state import PostgresStore
+    from syncstate.adapters.storage.sqlite.budgets import SQLiteBudgetStore
     from syncstate.adapters.storage.sqlite.bundles import SQLiteBundleStore
     from syncstate.adapters.storage.sqlite.ledger import SQLiteLedgerStore
     from syncstate.adapters.storage.sqlite.mirror import SQLiteMirrorStore
-    from syncstate.domain.bundling import Bundle, BundleKind, BundlingPolicy
+    from syncstate.domain.bundling import Bundle, BundleKind, BundlingPolicy, make_bundle
     from syncstate.domain.mapping import MappingKind, Mappings
     from syncstate.domain.repost.findings import Finding, Findings
     from syncstate.domain.repost.projects import repost_projects
-    from syncstate.domain.repost.receivables import repost_receivables
+    from syncstate.domain.repost.receivables import (
+        Allocation,
+        DocKind,
+        ReceivableDocument,
+        repost_receivables,
+    )
     from syncstate.domain.repost.staff import repost_staff
     from syncstate.domain.repost.wip import repost_wip
     from syncstate.domain.smart_accounting import SmartAccounting
     from syncstate.domain.transactions import Payment, UsageLog
+    from syncstate.periods import FiscalCalendar, FiscalPeriod, PeriodPattern
+    from syncstate.plugins import (
+        available_bundle_stores,
+        available_bundling_policies,
+        available_mirror_sources,
+        available_mirror_stores,
+        open_bundle_store,
+        open_bundling_policy,
+        open_mirror_source,
+        open_mirror_store,
+    )
+    from syncstate.ports import AtomicUnbundle, RepostLedger
+    from syncstate.ports.budget import BudgetLimits, BudgetStore
+    from syncstate.ports.changes import RemoteChange
+    from syncstate.ports.ledger import WorkLedger
+    from syncstate.ports.names import NameCandidate, NameMatch
+    from syncstate.services.budgets import Budgets
     from syncstate.services.bundle_export import (
         export_bundles,
+        fetch_bundle_pdf,
         mapping_tables,
         unbundle_and_reverse,
     )
     from syncstate.services.bundling import BundleService
     from syncstate.services.customer_sync import sync_customers
+    from syncstate.services.fanout import PageOutcome, companies_with_work, export_page
     from syncstate.services.mirror import MirrorService
+    from syncstate.services.remote_changes import (
+        RemoteChangeOutcome,
+        RemoteChangesReport,
+        apply_remote_changes,
+        resolve_remote_change,
+    )
+    from syncstate.services.repost import (
+        apply_plan,
+        diagnose_ledger,
+        drill_down,
+        import_receivables,
+        plan_receivables_repost,
+        repost_receivables_streamed,
+    )
+    from syncstate.services.repost_wip import WipPlan, plan_wip_repost
+    from syncstate.services.repost_work import (
+        WorkPlan,
+        apply_work_plan,
+        plan_projects_repost,
+        plan_staff_repost,
+    )
+    from syncstate.services.retry import RetryPolicy
 
 __version__ = "0.1.0.dev0"
-
-#: public names loaded on first use: name -> module
-_LAZY = {
-    "Bundle": "syncstate.domain.bundling",
-    "BundleKind": "syncstate.domain.bundling",
-    "BundleService": "syncstate.services.bundling",
-    "BundlingPolicy": "syncstate.domain.bundling",
-    "Finding": "syncstate.domain.repost.findings",
-    "Findings": "syncstate.domain.repost.findings",
-    "MappingKind": "syncstate.domain.mapping",
-    "Mappings": "syncstate.domain.mapping",
-    "MemoryBundleStore": "syncstate.adapters.storage.memory.bundles",
-    "MirrorService": "syncstate.services.mirror",
-    "Payment": "syncstate.domain.transactions",
-    "SQLiteBundleStore": "syncstate.adapters.storage.sqlite.bundles",
-    "SQLiteLedgerStore": "syncstate.adapters.storage.sqlite.ledger",
-    "SQLiteMirrorStore": "syncstate.adapters.storage.sqlite.mirror",
-    "SieSource": "syncstate.adapters.backends.sie.source",
-    "SmartAccounting": "syncstate.domain.smart_accounting",
-    "UsageLog": "syncstate.domain.transactions",
-    "check_sie": "syncstate.adapters.backends.sie.check",
-    "export_bundles": "syncstate.services.bundle_export",
-    "parse_sie": "syncstate.adapters.backends.sie.parser",
-    "read_sie": "syncstate.adapters.backends.sie.parser",
-    "repost_projects": "syncstate.domain.repost.projects",
-    "repost_receivables": "syncstate.domain.repost.receivables",
-    "repost_staff": "syncstate.domain.repost.staff",
-    "repost_wip": "syncstate.domain.repost.wip",
-    "sync_customers": "syncstate.services.customer_sync",
-    "unbundle_and_reverse": "syncstate.services.bundle_export",
-    "mapping_tables": "syncstate.services.bundle_export",
-    "write_sie": "syncstate.adapters.backends.sie.writer",
-    "BeancountBackend": "syncstate.adapters.backends.beancount.backend",
-    "MemoryBackend": "syncstate.adapters.backends.memory",
-    "PostgresStore": "syncstate.adapters.storage.postgres.state",
-    "QboMapping": "syncstate.adapters.backends.quickbooks.payloads",
-    "QuickBooksBackend": "syncstate.adapters.backends.quickbooks.client",
-    "QuickBooksConfig": "syncstate.adapters.backends.quickbooks.client",
-}
-
-
-#: public names that need an optional extra: name -> extra
-_EXTRAS = {"PostgresStore": "postgres"}
 
 
 def _needs_extra(name: str, extra: str, missing: ImportError) -> type:
@@ -213,21 +242,28 @@ __all__ = [
     "RESET_WARNING",
     "AccountingBackend",
     "AcknowledgementRequired",
+    "Allocation",
     "AmbiguousOutcome",
+    "AtomicUnbundle",
     "AuthenticationError",
     "BackendError",
     "BackendUnavailable",
     "BeancountBackend",
+    "BudgetLimits",
+    "BudgetStore",
+    "Budgets",
     "Bundle",
     "BundleKind",
     "BundleService",
     "BundlingPolicy",
     "Capability",
+    "ChangeFeed",
     "Clock",
     "CompanyBusy",
     "ConfigurationError",
     "ConfirmationError",
     "DateRange",
+    "DocKind",
     "Document",
     "DocumentLine",
     "DuplicateDocumentError",
@@ -240,9 +276,15 @@ __all__ = [
     "ExportState",
     "Finding",
     "Findings",
+    "FiscalCalendar",
+    "FiscalPeriod",
     "FiscalYear",
     "IngestReport",
     "InputError",
+    "IntacctBackend",
+    "IntacctConfig",
+    "IntacctCredentials",
+    "IntacctMapping",
     "InterchangeError",
     "InvalidTransition",
     "JournalEntry",
@@ -250,34 +292,58 @@ __all__ = [
     "MappingKind",
     "Mappings",
     "MemoryBackend",
+    "MemoryBudgetStore",
     "MemoryBundleStore",
+    "MemoryMirrorStore",
+    "MemoryRepostLedger",
     "MemoryStore",
     "MirrorService",
     "Money",
     "MoneyError",
+    "NameCandidate",
+    "NameMatch",
     "NotSent",
+    "OAuthApp",
+    "OAuthTokens",
+    "PageOutcome",
     "Payment",
     "Period",
     "PeriodError",
+    "PeriodPattern",
     "PluginNotFound",
+    "PostgresBudgetStore",
+    "PostgresBundleStore",
+    "PostgresLedgerStore",
+    "PostgresMirrorStore",
     "PostgresStore",
+    "PostgresStores",
     "Progress",
     "QboMapping",
     "QuickBooksBackend",
     "QuickBooksConfig",
+    "QuickBooksOAuth",
+    "ReceivableDocument",
     "RecordKey",
     "RecordNotFound",
+    "RemoteChange",
+    "RemoteChangeOutcome",
+    "RemoteChangesReport",
     "RemoteNotFound",
     "RemoteRef",
     "RemoteValidationError",
+    "RepostLedger",
     "ResetPlan",
     "ResetResult",
     "ResultFilter",
+    "RetryPolicy",
+    "SQLiteBudgetStore",
     "SQLiteBundleStore",
     "SQLiteLedgerStore",
     "SQLiteMirrorStore",
     "SQLiteStore",
     "SchemaVersionError",
+    "SieExportBackend",
+    "SieExportMapping",
     "SieParseError",
     "SieSource",
     "SmartAccounting",
@@ -299,20 +365,50 @@ __all__ = [
     "UnresolvedOutcome",
     "UnsupportedCapability",
     "UsageLog",
+    "WebhookReceiver",
+    "WipPlan",
+    "WorkLedger",
+    "WorkPlan",
+    "XeroBackend",
+    "XeroConfig",
+    "XeroMapping",
+    "apply_plan",
+    "apply_remote_changes",
     "apply_reset",
+    "apply_work_plan",
     "available_backends",
+    "available_bundle_stores",
+    "available_bundling_policies",
+    "available_mirror_sources",
+    "available_mirror_stores",
     "available_stores",
     "check_sie",
+    "companies_with_work",
+    "diagnose_ledger",
+    "drill_down",
     "export_bundles",
+    "export_page",
     "export_records",
+    "fetch_bundle_pdf",
     "format_amount",
     "idempotency_key",
+    "import_receivables",
+    "make_bundle",
     "mapping_tables",
     "open_backend",
+    "open_bundle_store",
+    "open_bundling_policy",
+    "open_mirror_source",
+    "open_mirror_store",
+    "open_postgres",
     "open_store",
     "parse_amount",
     "parse_sie",
+    "plan_projects_repost",
+    "plan_receivables_repost",
     "plan_reset",
+    "plan_staff_repost",
+    "plan_wip_repost",
     "preview_export",
     "read_sie",
     "release_worker",
@@ -320,8 +416,10 @@ __all__ = [
     "replay",
     "repost_projects",
     "repost_receivables",
+    "repost_receivables_streamed",
     "repost_staff",
     "repost_wip",
+    "resolve_remote_change",
     "sync_customers",
     "sync_results",
     "to_decimal",

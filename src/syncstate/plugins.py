@@ -1,7 +1,10 @@
-"""Plug-ins: back ends and state stores found through entry points.
+"""Plug-ins: back ends, stores, bundling policies and mirror sources found through entry points.
 
-A back end is registered in the ``syncstate.backends`` entry-point group and a
-store in ``syncstate.stores``; the entry point names a factory (a class or a
+A back end is registered in the ``syncstate.backends`` entry-point group, a
+state store in ``syncstate.stores``, a bundle store in
+``syncstate.bundle_stores``, a mirror store in ``syncstate.mirror_stores``, a
+bundling policy in ``syncstate.bundling_policies`` and a mirror source in
+``syncstate.mirror_sources``; the entry point names a factory (a class or a
 function) that takes keyword options and returns the object::
 
     [project.entry-points."syncstate.backends"]
@@ -9,8 +12,9 @@ function) that takes keyword options and returns the object::
 
 syncstate's own back ends and stores are registered the same way in its
 ``pyproject.toml``, so a third-party plug-in is found exactly like a shipped
-one. Nothing is imported until :func:`open_backend` / :func:`open_store` asks
-for that name.
+one. Nothing is imported until an ``open_*`` helper (:func:`open_backend`,
+:func:`open_store`, :func:`open_bundle_store`, ...) asks for that name; each
+``available_*`` helper lists the installed names of its group.
 """
 
 from __future__ import annotations
@@ -18,23 +22,45 @@ from __future__ import annotations
 import importlib.metadata
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from syncstate.errors import ConfigurationError, PluginNotFound
 from syncstate.plugin_options import parse_plugin_options
-from syncstate.ports import AccountingBackend, Capability, StateStore
+from syncstate.ports import (
+    AccountingBackend,
+    BundleStore,
+    Capability,
+    MirrorStore,
+    Source,
+    StateStore,
+)
+
+if TYPE_CHECKING:
+    from syncstate.domain.bundling import BundlingPolicy
 
 __all__ = [
     "BACKENDS_GROUP",
+    "BUNDLE_STORES_GROUP",
+    "BUNDLING_POLICIES_GROUP",
+    "MIRROR_SOURCES_GROUP",
+    "MIRROR_STORES_GROUP",
     "STORES_GROUP",
     "Plugin",
     "available_backends",
+    "available_bundle_stores",
+    "available_bundling_policies",
+    "available_mirror_sources",
+    "available_mirror_stores",
     "available_stores",
     "find_plugin",
     "open_backend",
     "open_backend_from_options",
+    "open_bundle_store",
+    "open_bundling_policy",
+    "open_mirror_source",
+    "open_mirror_store",
     "open_store",
     "plugins",
 ]
@@ -43,6 +69,14 @@ __all__ = [
 BACKENDS_GROUP = "syncstate.backends"
 #: entry-point group of state stores
 STORES_GROUP = "syncstate.stores"
+#: entry-point group of bundle stores (:class:`~syncstate.ports.BundleStore`)
+BUNDLE_STORES_GROUP = "syncstate.bundle_stores"
+#: entry-point group of mirror stores (:class:`~syncstate.ports.MirrorStore`)
+MIRROR_STORES_GROUP = "syncstate.mirror_stores"
+#: entry-point group of bundling policies (:class:`~syncstate.domain.bundling.BundlingPolicy`)
+BUNDLING_POLICIES_GROUP = "syncstate.bundling_policies"
+#: entry-point group of mirror sources (:class:`~syncstate.ports.Source`)
+MIRROR_SOURCES_GROUP = "syncstate.mirror_sources"
 
 #: extras that bring a shipped plug-in's third-party dependencies
 _EXTRAS = {"beancount": "beancount", "postgres": "postgres"}
@@ -215,3 +249,96 @@ def open_store(name: str, **options: Any) -> StateStore:
             f"which is not a StateStore (missing {', '.join(missing)})"
         )
     return cast(StateStore, store)
+
+
+#: what each of the other groups must offer: its port, and the methods checked on open
+_PORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    BUNDLE_STORES_GROUP: (
+        "BundleStore",
+        ("add", "remove", "entries", "bundle_of", "mappings", "set_mappings", "close"),
+    ),
+    MIRROR_STORES_GROUP: (
+        "MirrorStore",
+        (
+            "stage_year",
+            "swap_in",
+            "discard",
+            "read_year",
+            "loaded_years",
+            "accounts",
+            "clear_years",
+            "apply_drift",
+            "try_lock",
+            "unlock",
+            "close",
+        ),
+    ),
+    BUNDLING_POLICIES_GROUP: ("BundlingPolicy", ("bundle",)),
+    MIRROR_SOURCES_GROUP: ("Source", ("snapshot",)),
+}
+
+
+def _open_checked(group: str, name: str, options: dict[str, Any]) -> Any:
+    plugin = find_plugin(group, name)
+    made = _call(plugin, options)
+    port, methods = _PORTS[group]
+    missing = [m for m in methods if not callable(getattr(made, m, None))]
+    if group in (BUNDLING_POLICIES_GROUP, MIRROR_SOURCES_GROUP) and not isinstance(
+        getattr(made, "name", None), str
+    ):
+        missing.append("name")
+    if missing:
+        raise ConfigurationError(
+            f"{group} plug-in {name!r} ({plugin.target}) returned {type(made).__name__}, "
+            f"which is not a {port} (missing {', '.join(missing)})"
+        )
+    return made
+
+
+def available_bundle_stores() -> list[str]:
+    """Names of the installed bundle stores, sorted."""
+    return sorted(plugins(BUNDLE_STORES_GROUP))
+
+
+def available_mirror_stores() -> list[str]:
+    """Names of the installed mirror stores, sorted."""
+    return sorted(plugins(MIRROR_STORES_GROUP))
+
+
+def available_bundling_policies() -> list[str]:
+    """Names of the installed bundling policies, sorted."""
+    return sorted(plugins(BUNDLING_POLICIES_GROUP))
+
+
+def available_mirror_sources() -> list[str]:
+    """Names of the installed mirror sources, sorted."""
+    return sorted(plugins(MIRROR_SOURCES_GROUP))
+
+
+def open_bundle_store(name: str, **options: Any) -> BundleStore:
+    """Open the bundle store registered as ``name`` (errors as for :func:`open_backend`).
+
+    >>> bundles = open_bundle_store("sqlite", path="syncstate.db")  # doctest: +SKIP
+    """
+    return cast(BundleStore, _open_checked(BUNDLE_STORES_GROUP, name, options))
+
+
+def open_mirror_store(name: str, **options: Any) -> MirrorStore:
+    """Open the mirror store registered as ``name`` (errors as for :func:`open_backend`).
+
+    >>> mirror = open_mirror_store("postgres", dsn="postgresql://...")  # doctest: +SKIP
+    """
+    return cast(MirrorStore, _open_checked(MIRROR_STORES_GROUP, name, options))
+
+
+def open_bundling_policy(name: str, **options: Any) -> BundlingPolicy:
+    """Make the bundling policy registered as ``name`` (errors as for :func:`open_backend`)."""
+    return cast("BundlingPolicy", _open_checked(BUNDLING_POLICIES_GROUP, name, options))
+
+
+def open_mirror_source(name: str, **options: Any) -> Source:
+    """Open the mirror source registered as ``name`` (errors as for :func:`open_backend`).
+
+    >>> source = open_mirror_source("sie", files=["books.se"])  # doctest: +SKIP
+    """
+    return cast(Source, _open_checked(MIRROR_SOURCES_GROUP, name, options))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from public_imports import import_problems
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 #: example -> a line its output must contain (the task it shows was done)
@@ -48,3 +50,16 @@ def test_example_runs_and_writes_only_to_a_temporary_folder(name: str, tmp_path:
     assert KEY_LINES[name] in done.stdout, done.stdout
     assert "Traceback" not in done.stderr
     assert list(work.iterdir()) == [] and list(scratch.iterdir()) == []
+
+
+def test_examples_import_public_names() -> None:
+    import nbformat
+
+    problems: list[str] = []
+    for name in SCRIPTS:
+        problems += import_problems((EXAMPLES / name).read_text(encoding="utf-8"), name)
+    notebook = nbformat.read(EXAMPLES / "notebook.ipynb", as_version=4)
+    for number, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            problems += import_problems(cell.source, f"notebook.ipynb cell {number}")
+    assert problems == []

@@ -101,3 +101,11 @@ def test_wip_fields_are_checked_and_messages_stay_on_one_line(
         assert f"field '{field}'" in text and message in text
     else:  # the second entry lacks its date; the first one's odd id was read as given
         assert "document W2: field 'date': is required" in text
+
+
+def test_load_json_accepts_a_plain_string_path(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"period_start": "2024-03-01"}')
+    assert load_json(str(path)) == load_json(path) == {"period_start": "2024-03-01"}
+    with pytest.raises(InterchangeError, match="cannot read"):
+        load_json(str(tmp_path / "missing.json"))

@@ -38,6 +38,7 @@ COMMANDS: tuple[str, ...] = (
     "mirror",
     "repost",
     "diagnose",
+    "serve",
 )
 
 log = logging.getLogger(__name__)

@@ -25,10 +25,11 @@ import httpx
 from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
 from syncstate.adapters.backends.quickbooks.payloads import QboMapping
 from syncstate.adapters.storage.sqlite.state import SQLiteStore
-from syncstate.cli._common import add_json_argument, emit_json, print_table
+from syncstate.cli._common import add_json_argument, emit_json
 from syncstate.cli.demo_beancount import beancount_tour
 from syncstate.cli.demo_bundling import bundling_tour
 from syncstate.cli.demo_mirror import mirror_tour
+from syncstate.cli.demo_text import Say, and_more, plain, printer, table
 from syncstate.domain.records import RecordKey, TimeEntry
 from syncstate.domain.state import HIDDEN, ExportState
 from syncstate.periods import DateRange
@@ -50,21 +51,22 @@ FIRST_MONDAY = dt.date(2026, 3, 2)
 class _Lines:
     """Progress as plain lines: start, every retry note, and the end."""
 
-    def __init__(self, out: Any) -> None:
-        self.out, self.done, self.total, self.label = out, 0, 0, ""
+    def __init__(self, say: Say, company: str) -> None:
+        self.say, self.done, self.total, self.label = say, 0, 0, ""
+        self.company = company
 
     def start(self, total: int, label: str) -> None:
         self.total, self.done, self.label = total, 0, label
-        self.out.write(f"  {label}: {total} records\n")
+        self.say(f"  {label}: {total} records")
 
     def advance(self, n: int = 1, *, outcome: str = "") -> None:
         self.done += n
         if self.total and (self.done == self.total or self.done % 10 == 0):
             bar = "#" * (20 * self.done // self.total)
-            self.out.write(f"  [{bar:<20}] {self.done}/{self.total}\n")
+            self.say(f"  [{bar:<20}] {self.done}/{self.total}")
 
     def note(self, message: str) -> None:
-        self.out.write(f"  ! {message}\n")
+        self.say(f"  ! {plain(message, company=self.company)}")
 
     def finish(self) -> None:
         return None
@@ -142,6 +144,40 @@ def _report_line(report: ExportReport) -> str:
     )
 
 
+def _failures(report: ExportReport, say: Say) -> None:
+    """The failed records, grouped by reason: one line per reason, a few ids each."""
+    reasons: dict[str, list[str]] = {}
+    for key, message in sorted(report.failed, key=lambda f: f[0].source_id):
+        reasons.setdefault(plain(message, company=COMPANY), []).append(key.source_id)
+    for reason, ids in reasons.items():
+        shown = ", ".join(ids[:3])
+        more = and_more(min(len(ids), 3), len(ids))
+        say(f"  {len(ids)} failed: {reason}")
+        say(f"    {shown} {more}".rstrip())
+
+
+def _ending(db: Path, kept: bool) -> str:
+    if kept:
+        return (
+            f"Done. The database stays in {db.parent}; look around with\n"
+            f"  syncstate status --db {db} --company {COMPANY}\n"
+            f"  syncstate results --db {db} --company {COMPANY} --filter unlinked"
+        )
+    return (
+        "Done. The temporary folder is removed now; run `syncstate demo --dir DIR` to keep "
+        "the database and look around with `syncstate status` and `syncstate results`."
+    )
+
+
+def _where(db: Path, kept: bool) -> str:
+    if kept:
+        return f"syncstate demo: SQLite database {db} (kept after the demo)"
+    return (
+        f"syncstate demo: SQLite database {db}\n"
+        "(in a temporary folder, removed at the end; `syncstate demo --dir DIR` keeps it)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the demo; print the tour (or, with ``--json``, only the summary)."""
     out: TextIO = io.StringIO() if args.json else sys.stdout  # --json: only the summary
@@ -149,22 +185,21 @@ def run(args: argparse.Namespace) -> int:
         folder = args.dir or Path(tempfile.mkdtemp(prefix="syncstate-demo-"))
         folder.mkdir(parents=True, exist_ok=True)
         summary = beancount_tour(
-            folder, COMPANY, generate_time_entries(args.seed), FIRST_MONDAY,
-            lambda text: out.write(text + "\n"),
+            folder, COMPANY, generate_time_entries(args.seed), FIRST_MONDAY, printer(out),
         )  # fmt: skip
     elif args.dir is None:
         with tempfile.TemporaryDirectory(prefix="syncstate-demo-") as tmp:
-            summary = _tour(Path(tmp), args.seed, out)
+            summary = _tour(Path(tmp), args.seed, out, kept=False)
     else:
-        summary = _tour(args.dir, args.seed, out)
+        args.dir.mkdir(parents=True, exist_ok=True)
+        summary = _tour(args.dir, args.seed, out, kept=True)
     if args.json:
         emit_json(summary)
     return 0
 
 
-def _tour(folder: Path, seed: int, out: Any) -> dict[str, Any]:
-    def say(text: str = "") -> None:
-        out.write(text + "\n")
+def _tour(folder: Path, seed: int, out: Any, *, kept: bool) -> dict[str, Any]:
+    say = printer(out)
 
     db = folder / "syncstate.db"
     if db.exists():
@@ -190,10 +225,10 @@ def _tour(folder: Path, seed: int, out: Any) -> dict[str, Any]:
             config=QuickBooksConfig(base_url=server.base_url, realms={COMPANY: realm}),
         )
         store = SQLiteStore(db)
-        progress = _Lines(out)
+        progress = _Lines(say, COMPANY)
         options = ExportOptions(concurrency=4, use_batch=False)
         try:
-            say(f"syncstate demo: SQLite database {db}")
+            say(_where(db, kept))
             say(f"local QuickBooks-like server at {server.base_url} (realm {realm})\n")
 
             entries = generate_time_entries(seed)
@@ -228,8 +263,7 @@ def _tour(folder: Path, seed: int, out: Any) -> dict[str, Any]:
                 f"  QuickBooks now holds {server.count(realm, 'TimeActivity')} TimeActivity "
                 f"documents for {first.exported} exported records: none twice."
             )
-            for key, message in list(first.failed)[:2]:
-                say(f"  failed {key.source_id}: {message}")
+            _failures(first, say)
 
             can, hidden = _exportable(store, weeks_1_2)
             say(
@@ -237,10 +271,16 @@ def _tour(folder: Path, seed: int, out: Any) -> dict[str, Any]:
                 f"{can} are still exportable (the failed ones, kept for retry)."
             )
             failed = sync_results(store, COMPANY, filter="failed", limit=3)
-            print_table(
+            say("  The sync results view, filtered to the failed records:")
+            table(
+                say,
                 ["source_id", "state", "message"],
-                [[r.key.source_id, r.state.value, r.message] for r in failed.items],
-                stream=out,
+                [
+                    [r.key.source_id, r.state.value, plain(r.message or "", company=COMPANY)]
+                    for r in failed.items
+                ],
+                total=len(store.find(COMPANY, states=[ExportState.FAILED])),
+                limit=3,
             )
 
             changed = next(e for e in entries if e.employee == "ann")
@@ -283,7 +323,7 @@ def _tour(folder: Path, seed: int, out: Any) -> dict[str, Any]:
             week_1 = DateRange(FIRST_MONDAY, FIRST_MONDAY + dt.timedelta(days=4))
             plan = plan_reset(store, COMPANY, week_1, ["chen", "dara"])
             say(f"\n6. Reset week 1 ({week_1}) for chen and dara:")
-            print_table(["employee", "records"], plan.per_employee, stream=out)
+            table(say, ["employee", "records"], plan.per_employee)
             say(f"  WARNING: {plan.warning}")
             result = apply_reset(store, plan, acknowledge=True, actor="demo")
             say(
@@ -294,12 +334,15 @@ def _tour(folder: Path, seed: int, out: Any) -> dict[str, Any]:
             bo_week_1 = [s.key for s in store.find(COMPANY, subjects=["bo"], date_range=week_1)]
             reverse = unexport(store, backend, COMPANY, bo_week_1, actor="demo", clock=clock)
             say(
-                f"\n7. Reverse export of bo's week 1 (something the products in the seeds "
-                f"cannot do): {len(reverse.unexported)} QuickBooks documents removed, the "
-                "records are exportable again."
+                f"\n7. Reverse export of bo's week 1: {len(reverse.unexported)} QuickBooks "
+                "documents removed (a reset leaves them there), and the records are "
+                "exportable again."
             )
 
-            say("\n8. Export everything exportable (week 3, the reset and the reversed):")
+            say(
+                "\n8. Export everything exportable (week 3, the records reset in step 6 and the "
+                "ones reverse-exported in step 7):"
+            )
             final = export_records(
                 store, backend, COMPANY, progress=progress, options=options, clock=clock
             )
@@ -310,11 +353,12 @@ def _tour(folder: Path, seed: int, out: Any) -> dict[str, Any]:
             for stored in store.find(COMPANY):
                 per_employee[stored.record.subject][stored.state.value] += 1
             states = ["exported", "failed", "unlinked", "not_exported", "outdated"]
-            say("\nSummary")
-            print_table(
+            say("\nSummary: records per employee and export state")
+            table(
+                say,
                 ["employee", *states],
                 [[e, *(per_employee[e][s] for s in states)] for e in EMPLOYEES],
-                stream=out,
+                limit=len(EMPLOYEES),
             )
             documents = server.count(realm, "TimeActivity")
             live = counts[ExportState.EXPORTED]
@@ -324,8 +368,9 @@ def _tour(folder: Path, seed: int, out: Any) -> dict[str, Any]:
                 "chen's and dara's week 1, which a reset does not remove (the warning said so;"
                 " bo's week 1 was reverse-exported instead, so it has no leftovers)."
             )
-            bundling = bundling_tour(store, server, client, _Tokens(), say, out, clock.now())
+            bundling = bundling_tour(store, server, client, _Tokens(), say, clock.now())
             mirror = mirror_tour(db, folder, say)
+            say(f"\n{_ending(db, kept)}")
             return {
                 "bundling": bundling,
                 "mirror": mirror,

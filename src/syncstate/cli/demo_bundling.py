@@ -11,7 +11,6 @@ with reverse export.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -24,7 +23,7 @@ from syncstate.adapters.backends.quickbooks.client import (
 from syncstate.adapters.backends.quickbooks.payloads import QboMapping
 from syncstate.adapters.storage.sqlite.bundles import SQLiteBundleStore
 from syncstate.adapters.storage.sqlite.state import SQLiteStore
-from syncstate.cli._common import print_table
+from syncstate.cli.demo_text import Say, named, table
 from syncstate.domain.bundling import BundleKind
 from syncstate.domain.mapping import MappingKind
 from syncstate.domain.records import SourceRecord
@@ -80,8 +79,7 @@ def bundling_tour(
     server: QboServer,
     client: httpx.Client,
     tokens: TokenProvider,
-    say: Callable[[str], None],
-    out: Any,
+    say: Say,
     now: dt.datetime,
 ) -> dict[str, Any]:
     """Run the bundling section against its own QuickBooks company; return its summary."""
@@ -94,7 +92,8 @@ def bundling_tour(
         config=QuickBooksConfig(base_url=server.base_url, realms={COWORKING: realm}),
         client=client,
     )
-    options = ExportOptions(concurrency=4, use_batch=False)
+    # one request at a time: five bundles, and remote ids in the order of the table below
+    options = ExportOptions(concurrency=1, use_batch=False)
     try:
         store.ingest(COWORKING, coworking_transactions(), at=now, actor="demo")
         say(
@@ -114,20 +113,26 @@ def bundling_tour(
         try:
             export_bundles(service, backend, COWORKING, options=options)
         except MappingError as exc:
-            say(f"  before sending anything: {exc}")
+            say(f"  export refused before sending anything: {len(exc.missing)} missing mappings")
+            for missing in exc.missing:
+                say(
+                    f"    {missing.kind.label} {missing.local!r}: {missing.kind.value} "
+                    f"{missing.reason} (needed by {named(missing.records)})"
+                )
         sync_customers(service, backend, COWORKING, clients=CLIENTS)
         for resource, name in RESOURCES.items():
             item = server.add(realm, "Item", {"Name": name, "Type": "Service"})
             service.set_mapping(COWORKING, MappingKind.ITEM, resource, item)
-        say("  customers created in QuickBooks, items mapped; exporting:")
+        say("  customers created in QuickBooks and items mapped; exporting again:")
         report = export_bundles(service, backend, COWORKING, options=options)
-        say(f"  {report.summary()}")
+        outcomes = ", ".join(f"{n} {outcome}" for outcome, n in report.summary().items())
+        say(f"  {outcomes}:")
         views = service.reconciled(COWORKING)
-        print_table(
+        table(
+            say,
             ["bundle", "kind", "client", "total", "remote_id", "members"],
             [[v.bundle.bundle_id[:12], v.bundle.kind.value, v.bundle.client, v.bundle.total,
               v.remote_id, len(v.bundle.members)] for v in views],
-            stream=out,
         )  # fmt: skip
 
         receipts = {v.bundle.client: v for v in views if v.bundle.kind is BundleKind.SALES_RECEIPT}

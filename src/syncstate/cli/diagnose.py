@@ -2,7 +2,8 @@
 
 Compares the stored balances of a company's repost ledger (receivables and
 WIP) with recomputed ones and lists every finding with its stable code,
-scope, expected and actual values and the drill-down that repairs it.
+scope, expected and actual values, the calculator that produced it and the
+drill-down that repairs it.
 Nothing is written: the database is opened read-only. Exit status 0 when the
 ledger is consistent, 1 when there are findings, 2 for a missing database or
 one that holds no repost ledger.
@@ -49,6 +50,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.company}: no findings")
     else:
         for finding in findings:
-            print(f"{finding}  -> drill-down: {finding.drill_down.value}")
+            print(f"{finding}  -> {finding.calculator} drill-down: {finding.drill_down.value}")
         print(f"{len(findings)} finding(s)")
     return 1 if findings else 0

@@ -4,11 +4,14 @@
   interchange document (see docs/repost.md) and prints the restored balances;
 * ``syncstate repost load FILE --company C [--db PATH] [--json]`` loads a
   receivables or WIP document into the ledger database atomically;
-* ``syncstate repost --company C [--db PATH] [--calculator wip] [--client X |
-  --document D] [--dry-run | --apply] [--json]`` plans a repost of the stored
-  ledger and, only with ``--apply``, writes it. Dry run is the default. Without
-  ``--json`` a whole-company repost shows its progress on stderr: a bar on a
-  terminal, plain lines otherwise.
+* ``syncstate repost --company C [--db PATH] [--calculator receivables|wip]
+  [--client X | --document D | --invoice I] [--dry-run | --apply] [--json]``
+  plans a repost of the stored ledger and, only with ``--apply``, writes it.
+  Dry run is the default. Every calculator honours every scope option it
+  accepts and refuses the others (exit 2): receivables take ``--client`` or
+  ``--document``; WIP takes ``--client``, ``--invoice`` (the entries billed on
+  it) or ``--document`` (one entry). Without ``--json`` a whole-company repost
+  shows its progress on stderr: a bar on a terminal, plain lines otherwise.
 
 Bad input never half-does anything: a file is read and checked in full (see
 :mod:`syncstate.services.json_input` and :mod:`syncstate.money` for the limits)
@@ -47,9 +50,16 @@ def register(subparsers: Any) -> None:
     )
     add_db_argument(parser)
     parser.add_argument("--company", help="the company whose ledger to repost")
-    parser.add_argument("--calculator", choices=("receivables", "wip"), default="receivables")
-    parser.add_argument("--client", help="repost only this client's documents")
-    parser.add_argument("--document", help="repost only this document (invoice)")
+    parser.add_argument("--calculator", choices=_CALCULATORS, default="receivables")
+    parser.add_argument("--client", help="repost only this client's documents or WIP entries")
+    parser.add_argument(
+        "--document", help="repost only this receivable document, or this one WIP entry"
+    )
+    parser.add_argument("--invoice", help="WIP only: repost the entries billed on this invoice")
+    parser.add_argument("--staff", help="staff only: repost this staff member's periods")
+    parser.add_argument(
+        "--project", help="staff: this project's work totals; projects: it and its subprojects"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="show the plan only (default)")
     mode.add_argument("--apply", action="store_true", help="write the planned balances")
@@ -61,9 +71,21 @@ def register(subparsers: Any) -> None:
         calc.add_argument("file", type=Path, metavar="FILE")
         add_json_argument(calc)
         calc.set_defaults(func=run_file, calculator=name)
-    load = sub.add_parser("load", help="load a receivables or WIP JSON file into --db")
+    load = sub.add_parser(
+        "load", help="load a receivables, WIP, staff or projects JSON file into --db"
+    )
     load.add_argument("file", type=Path, metavar="FILE")
     load.add_argument("--company", required=True, help="the company the ledger belongs to")
+    load.add_argument(
+        "--fiscal-start-month",
+        type=int,
+        help="staff files: the month (1-12) the fiscal year starts in (default 1)",
+    )
+    load.add_argument(
+        "--periods",
+        choices=("monthly", "4-4-5"),
+        help="staff files: monthly periods (default) or 4-4-5 weeks",
+    )
     add_db_argument(load)
     add_json_argument(load)
     load.set_defaults(func=run_load)
@@ -88,11 +110,22 @@ def _compute(name: str, data: object, source: str) -> dict[str, Any]:
     return io.projects_to_json(repost_projects(io.projects_from_json(data, source=source)))
 
 
+def _refuse_ledger_options(args: argparse.Namespace, command: str) -> None:
+    """A file sub-command takes none of the ledger options: refuse them (exit 2)."""
+    from syncstate.errors import InputError
+
+    names = ("client", "document", "invoice", "staff", "project", "apply", "dry_run")
+    given = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n, None)]
+    if given:
+        raise InputError(f"{' and '.join(given)} apply to a stored ledger, not to `{command}`")
+
+
 def run_file(args: argparse.Namespace) -> int:
     """Repost one interchange file; print the result (JSON with ``--json``)."""
     from syncstate.money import exact_arithmetic
     from syncstate.services.repost_io import label, load_json
 
+    _refuse_ledger_options(args, f"repost {args.calculator} FILE")
     data = load_json(args.file)
     with exact_arithmetic(f"{label(str(args.file), 200)}: a total"):
         result = _compute(args.calculator, data, str(args.file))
@@ -194,7 +227,7 @@ def run_load(args: argparse.Namespace) -> int:
     itself is one transaction, so a refused file leaves the database as it was.
     """
     from syncstate.domain.repost.receivables import to_rows
-    from syncstate.errors import InterchangeError
+    from syncstate.errors import InputError, InterchangeError
     from syncstate.services import repost as service
     from syncstate.services.repost_io import (
         label,
@@ -203,8 +236,16 @@ def run_load(args: argparse.Namespace) -> int:
         wip_from_json,
     )
 
+    _refuse_ledger_options(args, "repost load")
     source = str(args.file)
     data = load_json(args.file)
+    calendar_given = args.fiscal_start_month is not None or args.periods is not None
+    if isinstance(data, dict) and ("staff" in data or "projects" in data):
+        from syncstate.cli.repost_work import load_work
+
+        return load_work(args, data, source)
+    if calendar_given:
+        raise InputError("--fiscal-start-month and --periods apply to staff files only")
     if isinstance(data, dict) and "documents" in data:
         start, docs = receivables_from_json(data, source=source)
         to_rows(docs)  # every amount in whole cents, before anything is opened
@@ -214,7 +255,7 @@ def run_load(args: argparse.Namespace) -> int:
         kind, what = "wip", "WIP entries"
     else:
         raise InterchangeError(
-            "neither a receivables (documents) nor a WIP (entries) document",
+            "not a receivables (documents), WIP (entries), staff or projects document",
             source=label(source, 200),
         )
     with _open(args) as store:
@@ -237,6 +278,35 @@ def run_load(args: argparse.Namespace) -> int:
     return 0
 
 
+#: the scope options each calculator honours; any other is refused (exit 2)
+HONOURED: dict[str, tuple[str, ...]] = {
+    "receivables": ("client", "document"),
+    "wip": ("client", "invoice", "document"),
+    "staff": ("staff", "project"),
+    "projects": ("project",),
+}
+_HINTS = {
+    ("receivables", "invoice"): "; for receivables use --document",
+}
+
+
+def _check_scope(args: argparse.Namespace) -> None:
+    """Refuse options the calculator does not honour, and more than one scope."""
+    from syncstate.errors import InputError
+
+    names = ("client", "document", "invoice", "staff", "project")
+    given = [name for name in names if getattr(args, name, None)]
+    for name in given:
+        if name not in HONOURED[args.calculator]:
+            takes = ", ".join(f"--{n}" for n in HONOURED[args.calculator])
+            raise InputError(
+                f"--{name} is not honoured by the {args.calculator} calculator (it takes "
+                f"{takes}){_HINTS.get((args.calculator, name), '')}"
+            )
+    if len(given) > 1:
+        raise InputError(f"give one scope, not {' and '.join('--' + n for n in given)}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Plan (and with ``--apply`` write) a repost of the stored ledger."""
     from syncstate.errors import InputError
@@ -244,23 +314,37 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.company:
         raise InputError("--company is required to repost a ledger (or give a sub-command)")
+    _check_scope(args)
     progress = None
     if not args.json:
         from syncstate.cli.progress import TerminalProgress
 
         progress = TerminalProgress(sys.stderr)
     with _open(args) as store:
+        if args.calculator in ("staff", "projects"):
+            from syncstate.cli.repost_work import run_work
+
+            return run_work(args, store)
         if args.calculator == "wip":
-            wip_plan = service.plan_wip_repost(store, args.company)
+            wip_plan = service.plan_wip_repost(
+                store,
+                args.company,
+                client=args.client,
+                invoice=args.invoice,
+                document=args.document,
+                progress=progress,
+            )
             if args.apply and progress is not None:
-                print(f"applying the WIP repost of {args.company}", file=sys.stderr)
+                print(f"  applying the WIP repost of {wip_plan.scope}", file=sys.stderr)
             written = service.apply_wip_plan(store, wip_plan) if args.apply else 0
             findings = [f.to_dict() for f in wip_plan.findings]
             summary = {
                 "company": args.company,
                 "calculator": "wip",
+                "scope": wip_plan.scope,
                 "applied": bool(args.apply),
                 "deleted": [d.id for d in wip_plan.result.deletions],
+                "rewritten": [e.id for e in wip_plan.updates],
                 "written": written,
                 "findings": findings,
             }
@@ -269,7 +353,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 _print_findings(findings)
                 verb = "applied" if args.apply else "dry run"
-                print(f"{verb}: {len(summary['deleted'])} deletion(s); {written} entries written")
+                print(
+                    f"{verb} ({wip_plan.scope}): {len(summary['deleted'])} deletion(s), "
+                    f"{len(summary['rewritten'])} entries to rewrite; {written} entries written"
+                )
             return 0
         plan = service.plan_receivables_repost(
             store, args.company, client=args.client, document=args.document, progress=progress

@@ -1,4 +1,8 @@
-"""The inbound mirror ports: a source of bookkeeping and the store that mirrors it."""
+"""The inbound mirror ports: a source of bookkeeping and the store that mirrors it.
+
+The kit that proves a :class:`MirrorStore` is
+:class:`syncstate.testing.mirror_contract.MirrorStoreContract`.
+"""
 
 from __future__ import annotations
 
@@ -41,10 +45,36 @@ class Source(Protocol):
 class MirrorStore(Protocol):
     """Keeps the mirrored books of every company, one fiscal year at a time.
 
-    A year is loaded beside the live one (``stage_year``) and swapped in
-    atomically (``swap_in``): readers see the old year or the new one, never
-    half of one. Every method touches one company only; host-owned data
-    (documents, budget versions, report templates) is never touched.
+    What an implementation must guarantee (the kit,
+    :class:`~syncstate.testing.mirror_contract.MirrorStoreContract`, checks each):
+
+    * **Staged, then swapped.** :meth:`stage_year` writes a year as a new
+      *generation* beside the live one; nothing of it is visible until
+      :meth:`swap_in` makes every staged year of the call live **in one
+      transaction** (with the chart of accounts). A reader
+      (:meth:`read_year`, :meth:`loaded_years`) sees the old years or the new
+      ones, never half of a year or half of a swap. A staged generation that is
+      not swapped in is dropped by :meth:`discard`; the live year is untouched.
+    * **Readers are never blocked** by a load, a swap or a clear of the same
+      company, and **other companies stay readable and writable** throughout:
+      a load may take minutes, so it must not hold a lock other companies need.
+    * **One company per call.** Every method touches one company only; a
+      generation of another company is refused
+      (:class:`~syncstate.errors.StorageError`), an empty company id is an
+      :class:`~syncstate.errors.InputError`.
+    * **Atomic changes**: :meth:`clear_years` and :meth:`apply_drift` change
+      everything they were asked to, or nothing. Host-owned data beside the
+      mirror (documents, budget versions, report templates) and the chart of
+      accounts are never deleted by a clear.
+    * **Values round-trip exactly**: amounts as :class:`~decimal.Decimal`,
+      dates, dimension objects, and the order of vouchers, lines and balances.
+    * **The company lock** (:meth:`try_lock`, :meth:`unlock`) admits one holder
+      per company; the same holder may take it again. A lock must not outlive
+      a crashed holder forever: either it expires (older than ``stale_after``
+      is taken over) or the store releases it when the holder's session dies
+      (PostgreSQL advisory locks); which one, the store's docstring says.
+    * :meth:`close` releases what the store opened; locks held through a session
+      (PostgreSQL) end with it, locks kept as rows expire by age.
     """
 
     def stage_year(
@@ -102,4 +132,8 @@ class MirrorStore(Protocol):
 
     def unlock(self, company: str, *, holder: str) -> None:
         """Release the company's lock if ``holder`` holds it."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files (and the locks of the store's own sessions)."""
         ...

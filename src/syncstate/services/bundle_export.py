@@ -44,6 +44,7 @@ from syncstate.ports import (
     StateStore,
     StoredRecord,
 )
+from syncstate.ports.names import RemoteIdChecker
 from syncstate.services.bundling import BundleService, BundleView, UnbundleReport
 from syncstate.services.export import ExportOptions, export_records, unexport
 from syncstate.services.rendering import Renderer
@@ -237,7 +238,10 @@ def check_bundle_mappings(
         for key in bundle.members:
             transactions.append(read_transaction(service.store.get(key).record))
     unknown: set[str] = set()
-    if isinstance(backend, CustomerDirectory):
+    if isinstance(backend, RemoteIdChecker):  # every mapped id in one request
+        remotes = {r for _, r in mappings.customers}
+        unknown.update(backend.check_remote_ids(company, "customer", remotes) if remotes else ())
+    elif isinstance(backend, CustomerDirectory):
         for remote in sorted({r for _, r in mappings.customers}):
             if backend.get_customer(company, remote) is None:
                 unknown.add(remote)

@@ -17,7 +17,7 @@ import attrs
 from syncstate.domain.bundling import Bundle, BundleKind
 from syncstate.domain.records import RecordKey
 from syncstate.domain.state import ExportState
-from syncstate.notebook import Tabular
+from syncstate.notebook import Tabular, compact_repr
 
 __all__ = [
     "RECONCILED",
@@ -30,6 +30,10 @@ __all__ = [
 
 #: the export states of a reconciled bundle: its document exists at the back end
 RECONCILED = frozenset({ExportState.EXPORTED, ExportState.OUTDATED})
+
+
+def _listing_order(bundle: Bundle) -> tuple[str, dt.date, str, str]:
+    return (bundle.client, bundle.date, bundle.kind.value, bundle.bundle_id)
 
 
 @attrs.frozen(kw_only=True)
@@ -96,8 +100,20 @@ class BundleReport(Tabular):
         """Bundles per kind."""
         return {kind.value: sum(b.kind is kind for b in self.bundles) for kind in BundleKind}
 
+    def __repr__(self) -> str:
+        return compact_repr(
+            self,
+            company=self.company,
+            bundles=len(self.bundles),
+            **self.counts(),
+            applied=self.applied,
+        )
+
     def to_records(self) -> list[dict[str, Any]]:
-        """One plain row per bundle (amounts stay ``Decimal``, the date a ``date``)."""
+        """One plain row per bundle, in the order bundles are listed (client, date, kind, id).
+
+        Amounts stay ``Decimal``, the date a ``date``.
+        """
         return [
             {
                 "bundle_id": b.bundle_id,
@@ -110,7 +126,7 @@ class BundleReport(Tabular):
                 "unapplied": b.unapplied,
                 "members": len(b.members),
             }
-            for b in self.bundles
+            for b in sorted(self.bundles, key=_listing_order)
         ]
 
     def _html_caption(self) -> str:
@@ -131,6 +147,15 @@ class HistoricalReport:
         """Transactions marked."""
         return sum(n for _, n in self.per_client)
 
+    def __repr__(self) -> str:
+        return compact_repr(
+            self,
+            company=self.company,
+            cutoff=self.cutoff,
+            clients=len(self.per_client),
+            transactions=self.total,
+        )
+
 
 @attrs.frozen(kw_only=True)
 class UnbundleReport(Tabular):
@@ -143,6 +168,16 @@ class UnbundleReport(Tabular):
     left_remote: tuple[tuple[RecordKey, str], ...] = ()
     #: bundles whose remote document was deleted or voided (reverse export)
     reversed: tuple[RecordKey, ...] = ()
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            self,
+            company=self.company,
+            removed=len(self.removed),
+            reopened=len(self.reopened),
+            left_remote=len(self.left_remote),
+            reversed=len(self.reversed),
+        )
 
     @property
     def warning(self) -> str:

@@ -11,7 +11,10 @@
 
 Writes go state store first, bundle store second, so an interrupted call can
 be repeated: bundling again recreates the same bundles (their ids come from
-their content), un-bundling again finishes removing the association.
+their content), un-bundling again finishes removing the association. When the
+bundle store was opened beside the state store in one database (it offers
+:class:`~syncstate.ports.AtomicUnbundle`), an un-bundle is one transaction
+over both: after a crash, membership and export state always agree.
 Export, PDFs and overwrite live in :mod:`syncstate.services.bundle_export`; the
 views and reports the service answers with live in
 :mod:`syncstate.services.bundle_reports` (and are re-exported here).
@@ -43,7 +46,15 @@ from syncstate.domain.transactions import (
 )
 from syncstate.errors import EmptySelectionError, InputError, InvalidTransition
 from syncstate.periods import DateRange
-from syncstate.ports import BundleEntry, BundleStore, Clock, StateStore, StoredRecord, SystemClock
+from syncstate.ports import (
+    AtomicUnbundle,
+    BundleEntry,
+    BundleStore,
+    Clock,
+    StateStore,
+    StoredRecord,
+    SystemClock,
+)
 from syncstate.services.bundle_rebuild import rebuild_bundle
 from syncstate.services.bundle_reports import (
     RECONCILED,
@@ -389,9 +400,17 @@ class BundleService:
                 events.append((key, Event.of(EventKind.RESET, "un-bundled")))
             if status.state is not ExportState.UNLINKED:
                 events.append((key, Event.of(EventKind.UNLINK, "un-bundled")))
-        if events:
-            self.store.apply(company, events, at=self.clock.now(), actor=self.actor)
-        removed = self.bundles.remove(company, keys)
+        bundles = self.bundles
+        if isinstance(bundles, AtomicUnbundle) and bundles.shares_transactions_with(self.store):
+            # one database: the reset and the membership go in one transaction
+            removed = bundles.remove_and_apply(
+                company, keys, events, at=self.clock.now(), actor=self.actor
+            )
+        else:
+            # two databases: state first; running the un-bundle again finishes it
+            if events:
+                self.store.apply(company, events, at=self.clock.now(), actor=self.actor)
+            removed = bundles.remove(company, keys)
         reopened = sorted(m for entry in removed for m in entry.members)
         gone = set(reversed_keys)
         log.info(

@@ -58,6 +58,7 @@ from syncstate.ports import (
     SystemClock,
 )
 from syncstate.services.breaker import Breaker
+from syncstate.services.budgeted import BudgetedBackend
 from syncstate.services.export_report import ExportOptions, ExportReport, UnexportReport
 from syncstate.services.leases import renew_leases
 from syncstate.services.pacing import Pacer, ThrottleGate
@@ -386,22 +387,26 @@ def export_records(
     selected = _select(
         store, company, kinds=kind_list, date_range=date_range, subjects=subjects, keys=keys
     )
+    cancel = opts.cancel or threading.Event()
+    budget = opts.budget.for_company(backend, company, cancel=cancel) if opts.budget else None
     run = _Run(
         store,
-        backend,
+        backend if budget is None else BudgetedBackend(backend, budget),
         company,
         actor=actor,
         clock=clock or SystemClock(),
         progress=progress,
         options=opts,
         renderers=renderers,
-        cancel=opts.cancel or threading.Event(),
+        cancel=cancel,
     )
     progress.start(len(selected), f"export {company} to {backend.name}")
     try:
         run.execute(selected)
     finally:
         progress.finish()
+        if budget is not None:
+            budget.flush()
     if run.sender.fatal is not None:
         raise run.sender.fatal
     breaker = run.sender.breaker

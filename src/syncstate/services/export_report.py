@@ -2,7 +2,9 @@
 
 :class:`ExportReport` holds one :class:`~syncstate.services.sending.RecordOutcome`
 per selected record plus the totals a caller shows; :meth:`ExportReport.to_records`
-gives plain rows for JSON output and sync result views.
+gives plain rows for JSON output and sync result views, sorted by record key.
+In the REPL a report reads as one line of totals; in Jupyter as its summary
+above a table of records (:class:`~syncstate.notebook.Tabular`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import attrs
 
 from syncstate.domain.records import RecordKey
 from syncstate.errors import InputError
+from syncstate.notebook import Summary, Tabular, compact_repr
+from syncstate.services.budgets import Budgets
 from syncstate.services.rendering import Renderer
 from syncstate.services.retry import RetryPolicy
 from syncstate.services.sending import Outcome, RecordOutcome
@@ -57,6 +61,8 @@ class ExportOptions:
       seconds (back-off waits included), the run stops, releases what it holds and
       raises :class:`~syncstate.errors.BackendUnavailable` with the report.
     * ``cancel``: an event another thread sets to stop the run cleanly.
+    * ``budget``: the company's rate and concurrency budget shared with every other
+      worker (:class:`~syncstate.services.budgets.Budgets`); ``None`` paces this run alone.
     * ``sleep`` / ``seed``: injected for tests (no real pauses, fixed jitter).
     """
 
@@ -75,6 +81,7 @@ class ExportOptions:
     cancel: threading.Event | None = attrs.field(default=None, eq=False)
     sleep: Callable[[float], None] = attrs.field(default=time.sleep, eq=False)
     seed: int | None = None
+    budget: Budgets | None = attrs.field(default=None, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if self.lease <= dt.timedelta(0):
@@ -89,9 +96,17 @@ def _keys(outcomes: tuple[RecordOutcome, ...], *wanted: Outcome) -> tuple[Record
     return tuple(o.key for o in outcomes if o.outcome in wanted)
 
 
+def _by_key(outcome: RecordOutcome) -> tuple[str, str, str]:
+    return (outcome.key.company, outcome.key.kind, outcome.key.source_id)
+
+
 @attrs.frozen(kw_only=True)
-class ExportReport:
-    """The result of :func:`~syncstate.services.export.export_records`."""
+class ExportReport(Tabular):
+    """The result of :func:`~syncstate.services.export.export_records`.
+
+    ``repr(report)`` is one line of totals; :meth:`summary` gives them as a
+    :class:`~syncstate.notebook.Summary`, :meth:`to_records` one row per record.
+    """
 
     company: str
     backend: str
@@ -152,26 +167,41 @@ class ExportReport:
             self.failed or self.pending or self.cancelled or self.released or self.unavailable
         )
 
-    def summary(self) -> dict[str, Any]:
-        """Totals as plain data."""
-        return {
-            "company": self.company,
-            "backend": self.backend,
-            "selected": self.total,
-            "exported": self.exported,
-            "updated": self.updated,
-            "failed": len(self.failed),
-            "pending": len(self.pending),
-            "released": self.released,
-            "skipped": self.skipped,
-            "retries": self.retries,
-            "duration": round(self.duration, 3),
-            "cancelled": self.cancelled,
-            "unavailable": self.unavailable,
-        }
+    def __repr__(self) -> str:
+        return compact_repr(
+            self,
+            company=self.company,
+            backend=self.backend,
+            selected=self.total,
+            exported=self.exported,
+            updated=self.updated,
+            failed=len(self.failed),
+            pending=len(self.pending),
+            ok=self.ok,
+        )
+
+    def summary(self) -> Summary:
+        """Totals as plain data: a ``dict`` that shows as a table in Jupyter."""
+        return Summary(
+            {
+                "company": self.company,
+                "backend": self.backend,
+                "selected": self.total,
+                "exported": self.exported,
+                "updated": self.updated,
+                "failed": len(self.failed),
+                "pending": len(self.pending),
+                "released": self.released,
+                "skipped": self.skipped,
+                "retries": self.retries,
+                "duration": round(self.duration, 3),
+                "cancelled": self.cancelled,
+                "unavailable": self.unavailable,
+            }
+        )
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One plain row per record: key, outcome, remote id and version, message."""
+        """One plain row per record, in record-key order: outcome, remote id, message."""
         return [
             {
                 "company": o.key.company,
@@ -184,18 +214,41 @@ class ExportReport:
                 "retries": o.retries,
                 "message": o.message,
             }
-            for o in self.outcomes
+            for o in sorted(self.outcomes, key=_by_key)
         ]
+
+    def _html_caption(self) -> str:
+        counts = (
+            f"{self.total} selected, {self.exported} exported, {self.updated} updated, "
+            f"{len(self.failed)} failed, {len(self.pending)} pending"
+        )
+        verdict = "ok" if self.ok else "NOT ok"
+        return f"Export of {self.company} to {self.backend}: {counts} ({verdict})"
 
 
 @attrs.frozen(kw_only=True)
-class UnexportReport:
+class UnexportReport(Tabular):
     """The result of :func:`~syncstate.services.export.unexport`."""
 
     company: str
     backend: str
     unexported: tuple[RecordKey, ...]
     failed: tuple[tuple[RecordKey, str], ...] = ()
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            self,
+            company=self.company,
+            backend=self.backend,
+            unexported=len(self.unexported),
+            failed=len(self.failed),
+        )
+
+    def _html_caption(self) -> str:
+        return (
+            f"Reverse export of {self.company} from {self.backend}: "
+            f"{len(self.unexported)} removed, {len(self.failed)} failed"
+        )
 
     def to_records(self) -> list[dict[str, Any]]:
         """One plain row per record."""

@@ -12,6 +12,7 @@ unpaired surrogate escapes (which no file, database or terminal can hold).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +133,12 @@ def parse_json(raw: bytes, *, source: str = "input") -> Any:
     return data
 
 
-def load_json(path: Path) -> Any:
-    """Read a repost JSON file with :func:`parse_json`; errors name the file and line."""
+def load_json(path: str | os.PathLike[str]) -> Any:
+    """Read a repost JSON file with :func:`parse_json`; errors name the file and line.
+
+    ``path`` is a :class:`~pathlib.Path` or a plain string (as notebook users pass it).
+    """
+    path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -7,6 +7,13 @@ the history; stored balances are compared and only changed rows are kept in
 the plan. A scoped repost (one client, one invoice, a drill-down from a
 finding) and an incremental repost (after the host changed some documents)
 read only the neighbourhood of the documents they restore.
+
+Every function takes a :class:`~syncstate.ports.ledger.RepostLedger`: the
+memory, SQLite and PostgreSQL ledgers shipped here, or a host's own. WIP
+reposts live in :mod:`syncstate.services.repost_wip` and are re-exported here;
+:func:`drill_down` runs the calculator a finding's code names, in the scope
+its drill-down allows (:func:`~syncstate.domain.repost.diagnostics.drill_down_scope`),
+and :func:`apply_plan` applies a receivables or a WIP plan.
 """
 
 from __future__ import annotations
@@ -14,32 +21,32 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any
 
-import attrs
-
-from syncstate.adapters.storage.sqlite.ledger import SQLiteLedgerStore
 from syncstate.domain.repost.diagnostics import (
     Change,
     RepostPlan,
     diagnose_receivables,
-    diagnose_wip,
     drill_down_scope,
     plan_receivables,
 )
-from syncstate.domain.repost.findings import DrillDown, Finding, Findings, Scope
+from syncstate.domain.repost.findings import DrillDown, Finding, Findings
 from syncstate.domain.repost.ledger import affected_by, recompute
 from syncstate.domain.repost.receivables import (
     BalanceRow,
     ReceivableDocument,
     to_rows,
 )
-from syncstate.domain.repost.wip import WipResult, repost_wip
 from syncstate.errors import EmptySelectionError, InputError
-from syncstate.notebook import Tabular
-from syncstate.periods import parse_date
 from syncstate.ports import Progress
-from syncstate.services.repost_io import Reader, wip_from_json
+from syncstate.ports.ledger import RepostLedger, WorkLedger
+from syncstate.services.repost_wip import (
+    WipPlan,
+    apply_wip_plan,
+    import_wip,
+    plan_wip_repost,
+    wip_period,
+)
+from syncstate.services.repost_work import WorkPlan, apply_work_plan, diagnose_work
 
 __all__ = [
     "WipPlan",
@@ -52,16 +59,14 @@ __all__ = [
     "incremental_repost",
     "plan_receivables_repost",
     "plan_wip_repost",
+    "repost_receivables_streamed",
 ]
 
 log = logging.getLogger(__name__)
 
-_PERIOD = "period_start"
-_WIP_PERIOD = "wip_period_start"
-
 
 def import_receivables(
-    store: SQLiteLedgerStore,
+    store: RepostLedger,
     company: str,
     documents: Iterable[ReceivableDocument],
     *,
@@ -69,21 +74,20 @@ def import_receivables(
 ) -> int:
     """Load documents into the company's ledger atomically; return how many."""
     docs, allocs = to_rows(documents)  # bad amounts raise before anything is written
-    with store.writing() as conn:
-        count = store.put_receivables(company, docs, allocs, conn=conn)
-        store.set_setting(company, _PERIOD, period_start.isoformat(), conn=conn)
-    return count
+    return store.load_receivables(company, docs, allocs, period_start=period_start)
 
 
-def _period(store: SQLiteLedgerStore, company: str, name: str = _PERIOD) -> dt.date:
-    value = store.setting(company, name)
+def _period(store: RepostLedger, company: str) -> dt.date:
+    value = store.period_start(company, "receivables")
     if value is None:
-        raise EmptySelectionError(f"company {company!r} has no repost ledger in {store.path}")
-    return parse_date(value)
+        raise EmptySelectionError(
+            f"company {company!r} has no receivables ledger in {store.location}"
+        )
+    return value
 
 
 def _batches(
-    store: SQLiteLedgerStore, company: str, size: int, progress: Progress | None = None
+    store: RepostLedger, company: str, size: int, progress: Progress | None = None
 ) -> Iterator[list[str]]:
     """Document ids in batches of whole clients (a large client is a batch alone).
 
@@ -113,13 +117,13 @@ def _batches(
 
 
 def _plan(
-    store: SQLiteLedgerStore,
+    store: RepostLedger,
     company: str,
     scope: str,
     batches: Iterable[Collection[str]],
 ) -> RepostPlan:
     start = _period(store, company).toordinal()
-    view = store.ledger(company)
+    view = store.index(company)
     rows: list[BalanceRow] = []
     changes: list[Change] = []
     findings: list[Finding] = []
@@ -150,7 +154,7 @@ def _plan(
 
 
 def plan_receivables_repost(
-    store: SQLiteLedgerStore,
+    store: RepostLedger,
     company: str,
     *,
     client: str | None = None,
@@ -161,9 +165,12 @@ def plan_receivables_repost(
     """Plan a repost of the whole company, one client, or one document (dry run).
 
     A whole-company plan reports its progress, in clients, to ``progress``.
+    ``client`` and ``document`` exclude each other.
     """
+    if client is not None and document is not None:
+        raise InputError("a repost takes one scope: a client or a document, not both")
     if document is not None:
-        if not store.ledger(company).documents([document]):
+        if not store.index(company).documents([document]):
             raise EmptySelectionError(f"company {company!r} has no document {document!r}")
         return _plan(store, company, f"document {document}", [[document]])
     if client is not None:
@@ -174,8 +181,46 @@ def plan_receivables_repost(
     return _plan(store, company, "company", _batches(store, company, batch, progress))
 
 
+def repost_receivables_streamed(
+    store: RepostLedger,
+    company: str,
+    *,
+    batch: int = 20_000,
+    progress: Progress | None = None,
+) -> tuple[int, Findings]:
+    """Plan and apply a whole-company receivables repost in one pass, in one transaction.
+
+    For ledgers too large to hold a whole plan: batches of whole clients are
+    recomputed one after the other and only their changed balance rows are
+    handed to :meth:`~syncstate.ports.ledger.RepostLedger.write_balances` as a
+    stream, so memory is bounded by a batch on a ledger that writes streams
+    (SQLite); nothing is written if anything fails. Returns the rows written
+    and the findings (codes the calculator reports while reposting).
+    """
+    start = _period(store, company).toordinal()
+    view = store.index(company)
+    findings = Findings()
+
+    def changed() -> Iterator[BalanceRow]:
+        for ids in _batches(store, company, batch, progress):
+            computed, found = recompute(view, ids, start)
+            findings.extend(f.in_company(company) for f in found)
+            stored = store.balances(company, ids)
+            yield from (row for row in computed if stored.get(row[0]) != row)
+
+    written = store.write_balances(company, changed())
+    log.info(
+        "receivables repost of %s streamed: %d balance rows written, %d findings",
+        company,
+        written,
+        len(findings),
+        extra={"company": company, "records": written},
+    )
+    return written, findings
+
+
 def incremental_repost(
-    store: SQLiteLedgerStore,
+    store: RepostLedger,
     company: str,
     *,
     upserts: Iterable[ReceivableDocument] = (),
@@ -184,18 +229,28 @@ def incremental_repost(
     """Write the host's changed documents, then plan the repost of what they affect."""
     docs, allocs = to_rows(upserts)
     changed = {row[0] for row in docs} | set(deletes)
-    view = store.ledger(company)
+    view = store.index(company)
     affected = affected_by(view, changed)
-    with store.writing() as conn:
-        store.delete_receivables(company, deletes, conn=conn)
-        store.put_receivables(company, docs, allocs, conn=conn)
+    store.load_receivables(company, docs, allocs, deletes=deletes)
     affected |= affected_by(view, changed)
     affected.difference_update(deletes)
     return _plan(store, company, f"{len(changed)} changed documents", [affected])
 
 
-def apply_plan(store: SQLiteLedgerStore, plan: RepostPlan) -> int:
-    """Write a plan's changed balances in one transaction; return the rows written."""
+def apply_plan(store: RepostLedger, plan: RepostPlan | WipPlan | WorkPlan) -> int:
+    """Write a plan in one transaction; return the rows (or WIP entries) written.
+
+    A receivables plan writes its changed balance rows; a WIP plan (from
+    :func:`plan_wip_repost` or a WIP drill-down) its deletions and restored
+    entries; a staff or project plan (:mod:`syncstate.services.repost_work`,
+    on a :class:`~syncstate.ports.ledger.WorkLedger`) its rows.
+    """
+    if isinstance(plan, WipPlan):
+        return apply_wip_plan(store, plan)
+    if isinstance(plan, WorkPlan):
+        if not isinstance(store, WorkLedger):
+            raise InputError(f"{store.location} stores no staff or project ledgers")
+        return apply_work_plan(store, plan)
     if plan.calculator != "receivables":
         raise InputError(f"a {plan.calculator} plan cannot be applied to receivables")
     written = store.write_balances(plan.company, plan.rows)
@@ -215,145 +270,53 @@ def apply_plan(store: SQLiteLedgerStore, plan: RepostPlan) -> int:
     return written
 
 
-def drill_down(store: SQLiteLedgerStore, company: str, finding: Finding) -> RepostPlan:
-    """The plan a drill-down for ``finding`` runs: its invoice alone, or its client."""
-    kind, target = drill_down_scope(finding)
-    if kind is DrillDown.INVOICE and target is not None:
-        return plan_receivables_repost(store, company, document=target)
-    if kind is DrillDown.CLIENT:
-        ids = store.client_documents(company, target)
-        return _plan(store, company, f"client {target}", [ids])
-    raise InputError(
-        f"{finding.code.value} is not repaired by a drill-down; run a full repost instead"
-    )
+def drill_down(store: RepostLedger, company: str, finding: Finding) -> RepostPlan | WipPlan:
+    """The plan a drill-down for ``finding`` runs, never wider than the finding.
+
+    The finding's code names the calculator (receivables or WIP) and the scope:
+    a receivable document alone, a client's documents, the WIP entries of one
+    invoice or one client, or one WIP entry. A code with no drill-down (staff,
+    projects, duplicate ids) raises :class:`~syncstate.errors.InputError`.
+    """
+    target = drill_down_scope(finding)
+    if target.kind is DrillDown.NONE:
+        raise InputError(f"{target.reason}; run a full or scoped repost instead")
+    if target.calculator == "wip":
+        return plan_wip_repost(
+            store,
+            company,
+            client=target.key if target.kind is DrillDown.CLIENT else None,
+            invoice=target.key if target.kind is DrillDown.INVOICE else None,
+            document=target.key if target.kind is DrillDown.ENTRY else None,
+        )
+    if target.kind is DrillDown.INVOICE and target.key is not None:
+        return plan_receivables_repost(store, company, document=target.key)
+    ids = store.client_documents(company, target.key)
+    return _plan(store, company, target.label, [ids])
 
 
-def diagnose_ledger(store: SQLiteLedgerStore, company: str, *, batch: int = 20_000) -> Findings:
-    """Every inconsistency in the company's receivables and WIP, without writing.
+def diagnose_ledger(store: RepostLedger, company: str, *, batch: int = 20_000) -> Findings:
+    """Every inconsistency in the company's receivables, WIP, staff and projects
+    (the last two on a :class:`~syncstate.ports.ledger.WorkLedger`), without writing.
 
     The result is a list (:class:`~syncstate.domain.repost.findings.Findings`)
     that shows as a table in Jupyter.
     """
     findings = Findings()
-    if store.setting(company, _PERIOD) is not None:
-        start = _period(store, company).toordinal()
-        view = store.ledger(company)
+    start = store.period_start(company, "receivables")
+    if start is not None:
+        view = store.index(company)
         for ids in _batches(store, company, batch):
-            computed, found = recompute(view, ids, start)
+            computed, found = recompute(view, ids, start.toordinal())
             clients = {row[0]: row[2] for row in view.documents(ids)}
             findings.extend(f.in_company(company) for f in found)
             findings.extend(
                 diagnose_receivables(company, store.balances(company, ids), computed, clients)
             )
-    if store.setting(company, _WIP_PERIOD) is not None:
-        plan = plan_wip_repost(store, company)
-        findings.extend(plan.findings)
-    if not findings and not store.companies().count(company):
-        raise EmptySelectionError(f"company {company!r} has no repost ledger in {store.path}")
+    if wip_period(store, company) is not None:
+        findings.extend(plan_wip_repost(store, company, batch=batch).findings)
+    if isinstance(store, WorkLedger):
+        findings.extend(diagnose_work(store, company))
+    if not findings and company not in store.companies():
+        raise EmptySelectionError(f"company {company!r} has no repost ledger in {store.location}")
     return findings
-
-
-# -------------------------------------------------------------------------- WIP
-
-
-def import_wip(
-    store: SQLiteLedgerStore, company: str, data: object, *, source: str = "input"
-) -> int:
-    """Load a WIP interchange document into the ledger atomically; return the entries."""
-    period_start, entries, invoice_days = wip_from_json(data, source=source)
-    raw = {str(item["id"]): item for item in Reader(data, source=source).items("entries")}
-    rows = [(e.id, e.client, raw[e.id]) for e in entries]
-    invoices = [(i, day.isoformat()) for i, day in invoice_days.items()]
-    with store.writing() as conn:
-        store.put_wip(company, rows, invoices, conn=conn)
-        store.set_setting(company, _WIP_PERIOD, period_start.isoformat(), conn=conn)
-    return len(rows)
-
-
-@attrs.frozen(kw_only=True)
-class WipPlan(Tabular):
-    """A WIP repost of one company: the result, and the findings with company set.
-
-    Its rows (:meth:`to_records`) are the result's: one per entry kept or deleted.
-    """
-
-    company: str
-    result: WipResult
-    findings: tuple[Finding, ...]
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One plain row per WIP entry (:meth:`WipResult.to_records`)."""
-        return self.result.to_records()
-
-    def _html_caption(self) -> str:
-        return (
-            f"WIP repost of {self.company}: {len(self.result.balances)} entries kept, "
-            f"{len(self.result.deletions)} deleted, {len(self.findings)} findings"
-        )
-
-
-def plan_wip_repost(store: SQLiteLedgerStore, company: str) -> WipPlan:
-    """Plan a WIP repost: what it deletes, what it restores, what differs."""
-    entries_raw, invoices = store.wip(company)
-    data = {
-        "period_start": _period(store, company, _WIP_PERIOD).isoformat(),
-        "entries": entries_raw,
-        "invoices": [{"id": i, "date": d} for i, d in invoices],
-    }
-    period_start, entries, invoice_days = wip_from_json(data, source=store.path)
-    result = repost_wip(entries, invoice_days, period_start=period_start)
-    findings = [f.in_company(company) for f in result.findings]
-    for deletion in result.deletions:
-        findings.append(
-            Finding(
-                code=deletion.code,
-                scope=Scope(company=company, document=deletion.id),
-                message=f"WIP {deletion.id} will be deleted: {deletion.reason}",
-            )
-        )
-    findings.extend(diagnose_wip(company, entries, result.balances))
-    log.info(
-        "WIP repost planned: %d deletions, %d findings",
-        len(result.deletions),
-        len(findings),
-        extra={"company": company, "records": len(result.balances)},
-    )
-    return WipPlan(company=company, result=result, findings=tuple(findings))
-
-
-def apply_wip_plan(store: SQLiteLedgerStore, plan: WipPlan) -> int:
-    """Delete the plan's blank entries and store restored values; return entries touched."""
-    entries_raw, _ = store.wip(plan.company)
-    by_id = {str(e["id"]): e for e in entries_raw}
-    updated = []
-    for b in plan.result.balances:
-        item = dict(by_id[b.id])
-        item.update(
-            clear_flag=b.clear_flag,
-            clear_date=None if b.clear_date is None else b.clear_date.isoformat(),
-            write_updown=None if b.write_updown is None else str(b.write_updown),
-            write_date=None if b.write_date is None else b.write_date.isoformat(),
-            billing_status=b.billing_status,
-            hide=b.hide,
-        )
-        if item != by_id[b.id]:
-            updated.append((b.id, b.client, item))
-    with store.writing() as conn:
-        store.delete_wip(plan.company, [d.id for d in plan.result.deletions], conn=conn)
-        store.put_wip(plan.company, updated, (), conn=conn)
-    touched = len(updated) + len(plan.result.deletions)
-    log.info(
-        "WIP repost applied: %d entries updated, %d deleted",
-        len(updated),
-        len(plan.result.deletions),
-        extra={"company": plan.company, "records": touched},
-    )
-    if log.isEnabledFor(logging.DEBUG):
-        for d in plan.result.deletions:
-            log.debug(
-                "WIP entry %s deleted (%s)",
-                d.id,
-                d.code.value,
-                extra={"company": plan.company, "record": d.id},
-            )
-    return touched

@@ -1,6 +1,6 @@
 """Reset exported records so they can be exported again.
 
-Two steps, as the seed's product does it, made safe:
+Two steps, so that a reset is never a surprise:
 
 1. :func:`plan_reset` selects the exported records of some employees in a date
    range and returns a :class:`ResetPlan`: how many records per employee, the
@@ -27,7 +27,7 @@ import attrs
 from syncstate.domain.records import RecordKey, TimeEntry
 from syncstate.domain.state import Event, EventKind, ExportState, JournalEntry
 from syncstate.errors import AcknowledgementRequired, EmptySelectionError
-from syncstate.notebook import Tabular
+from syncstate.notebook import Tabular, compact_repr
 from syncstate.periods import DateRange
 from syncstate.ports import Clock, StateStore, SystemClock
 
@@ -66,6 +66,15 @@ class ResetPlan(Tabular):
         """Number of records the reset would make exportable again."""
         return len(self.keys)
 
+    def __repr__(self) -> str:
+        return compact_repr(
+            self,
+            company=self.company,
+            date_range=self.date_range,
+            employees=len(self.employees),
+            records=self.total,
+        )
+
     def to_records(self) -> list[dict[str, Any]]:
         """One plain row per employee: ``{"employee", "records"}``."""
         return [{"employee": e, "records": n} for e, n in self.per_employee]
@@ -101,6 +110,11 @@ class ResetResult(Tabular):
     reset: int
     per_employee: tuple[tuple[str, int], ...]
     entries: Sequence[JournalEntry] = attrs.field(repr=False, eq=False)
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            self, company=self.company, reset=self.reset, employees=len(self.per_employee)
+        )
 
     @property
     def generations(self) -> tuple[tuple[RecordKey, int], ...]:

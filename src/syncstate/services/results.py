@@ -1,7 +1,7 @@
 """Sync results: what went where, what failed and why; unlink and relink.
 
-:func:`sync_results` is the *Sync Results* view of the seed: per company,
-filtered (linked / unlinked / failed / all), searched by source id, remote id
+:func:`sync_results` is the *Sync Results* view of an accounting integration: per company,
+filtered (linked / unlinked / failed / pending / all), searched by source id, remote id
 or document number, paged in a stable order. Each failed row carries the back
 end's validation message and when it failed.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,7 +25,7 @@ import attrs
 from syncstate.domain.records import RecordKey
 from syncstate.domain.state import Event, EventKind, ExportState, JournalEntry
 from syncstate.errors import EmptySelectionError, InputError
-from syncstate.notebook import Tabular
+from syncstate.notebook import Tabular, compact_repr
 from syncstate.ports import Clock, StateStore, StoredRecord, SystemClock
 
 __all__ = ["ResultFilter", "SyncResult", "SyncResultsPage", "relink", "sync_results", "unlink"]
@@ -39,6 +40,8 @@ class ResultFilter(enum.Enum):
     LINKED = "linked"
     UNLINKED = "unlinked"
     FAILED = "failed"
+    #: waiting for an export: not exported yet, in flight, or changed since (outdated)
+    PENDING = "pending"
 
 
 _STATES: dict[ResultFilter, frozenset[ExportState] | None] = {
@@ -46,6 +49,9 @@ _STATES: dict[ResultFilter, frozenset[ExportState] | None] = {
     ResultFilter.LINKED: frozenset({ExportState.EXPORTED, ExportState.OUTDATED}),
     ResultFilter.UNLINKED: frozenset({ExportState.UNLINKED}),
     ResultFilter.FAILED: frozenset({ExportState.FAILED}),
+    ResultFilter.PENDING: frozenset(
+        {ExportState.NOT_EXPORTED, ExportState.IN_FLIGHT, ExportState.OUTDATED}
+    ),
 }
 
 
@@ -64,17 +70,24 @@ class SyncResult:
     unlink_reason: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON and tables."""
+        """Plain data for JSON: dates and times as ISO text."""
+        row = self.to_record()
+        row["date"] = self.on.isoformat()
+        row["failed_at"] = None if self.failed_at is None else self.failed_at.isoformat()
+        return row
+
+    def to_record(self) -> dict[str, Any]:
+        """One table row: the same keys as :meth:`to_dict`, dates and times as values."""
         return {
             "kind": self.key.kind,
             "source_id": self.key.source_id,
             "state": self.state.value,
             "subject": self.subject,
-            "date": self.on.isoformat(),
+            "date": self.on,
             "remote_id": self.remote_id,
             "doc_number": self.doc_number,
             "message": self.message,
-            "failed_at": None if self.failed_at is None else self.failed_at.isoformat(),
+            "failed_at": self.failed_at,
             "unlink_reason": self.unlink_reason,
         }
 
@@ -83,15 +96,26 @@ class SyncResult:
 class SyncResultsPage(Tabular):
     """A page of results and the cursor for the next one (``None`` at the end).
 
-    Shows as a table in Jupyter; ``to_dataframe()`` needs pandas.
+    Rows come in the store's stable order (kind, source id). ``repr(page)``
+    counts the rows per state; in Jupyter the page shows as a table, and
+    ``to_dataframe()`` (needs pandas) gives typed columns.
     """
 
     items: tuple[SyncResult, ...]
     next_after: RecordKey | None
 
+    def __repr__(self) -> str:
+        states = Counter(item.state.value for item in self.items)
+        return compact_repr(
+            self,
+            rows=len(self.items),
+            states=dict(sorted(states.items())),
+            next_after=None if self.next_after is None else self.next_after.source_id,
+        )
+
     def to_records(self) -> list[dict[str, Any]]:
-        """The rows as plain dicts (:meth:`SyncResult.to_dict`)."""
-        return [item.to_dict() for item in self.items]
+        """The rows as plain dicts (:meth:`SyncResult.to_record`: dates stay dates)."""
+        return [item.to_record() for item in self.items]
 
     def _html_caption(self) -> str:
         more = f"; more after {self.next_after.source_id}" if self.next_after else ""

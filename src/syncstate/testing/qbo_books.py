@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from syncstate.testing.qbo_entity_rules import RULED, parse_upload, validate_extra
 from syncstate.testing.qbo_faults import (
     QboFaultAnswer,
     invalid_reference,
@@ -34,6 +35,7 @@ __all__ = ["ENTITY_NAMES", "QboBooks", "QboFaultAnswer", "qbo_time"]
 
 ENTITY_NAMES = (
     "Customer",
+    "Vendor",
     "Employee",
     "Item",
     "Account",
@@ -41,9 +43,25 @@ ENTITY_NAMES = (
     "SalesReceipt",
     "Payment",
     "TimeActivity",
+    "Class",
+    "Department",
+    "Attachable",
+    *sorted(RULED),
 )
-TRANSACTIONS = frozenset({"Invoice", "SalesReceipt", "Payment", "TimeActivity"})
-NAMED = {"Customer": "DisplayName", "Item": "Name", "Employee": "DisplayName", "Account": "Name"}
+TRANSACTIONS = frozenset({"Invoice", "SalesReceipt", "Payment", "TimeActivity", *RULED})
+#: list entities the API creates (transactions aside)
+CREATABLE = frozenset({"Customer", "Vendor", "Employee", "Item", "Account", "Class", "Department"})
+NAMED = {
+    "Customer": "DisplayName",
+    "Vendor": "DisplayName",
+    "Item": "Name",
+    "Employee": "DisplayName",
+    "Account": "Name",
+    "Class": "Name",
+    "Department": "Name",
+}
+#: entities whose names share one namespace (a DisplayName is unique across all three)
+PEOPLE = ("Customer", "Vendor", "Employee")
 _BY_LOWER = {name.lower(): name for name in ENTITY_NAMES}
 
 
@@ -59,6 +77,10 @@ class _Realm:
         self.closed_through: dt.date | None = None
         self.subscription_ended = False
         self.deposited: set[tuple[str, str]] = set()
+        #: every change, as a webhook names it (name, id, operation, lastUpdated)
+        self.events: list[dict[str, str]] = []
+        #: deleted entities as change data capture reports them (entity → Id → tombstone)
+        self.deleted: dict[str, dict[str, dict[str, Any]]] = {}
 
 
 class QboBooks:
@@ -75,6 +97,10 @@ class QboBooks:
     def now(self) -> dt.datetime:
         """The books' clock."""
         return self._clock()
+
+    def realms(self) -> list[str]:
+        """The realms that have books."""
+        return list(self._realms)
 
     def realm(self, realm: str) -> _Realm:
         """The realm's books, created on first use."""
@@ -167,13 +193,10 @@ class QboBooks:
             name = str(record.get(field) or "").strip()
             if not name:
                 raise missing_field("Name" if field == "Name" else field)
-            for other in books.entities[entity].values():
-                if other["Id"] != record.get("Id") and other.get(field) == name:
-                    raise QboFaultAnswer(
-                        "6240",
-                        "Duplicate Name Exists Error",
-                        f"The name supplied already exists. : Id={other['Id']}",
-                    )
+            record[field] = name
+            self._check_unique_name(realm, entity, record, name)
+            if entity == "Account" and not record.get("AccountType"):
+                raise missing_field("AccountType")
             return
         record.setdefault("TxnDate", self.now().date().isoformat())
         if entity in ("Invoice", "SalesReceipt"):
@@ -182,6 +205,8 @@ class QboBooks:
             self._validate_payment(realm, record, visible)
         elif entity == "TimeActivity":
             self._validate_time(record, visible)
+        elif entity in RULED:
+            validate_extra(entity, record, visible, self._check_ref)
         if self.unique_doc_numbers and record.get("DocNumber"):
             for other in books.entities[entity].values():
                 if (
@@ -194,6 +219,26 @@ class QboBooks:
                         "Duplicate Document Number Error : You must specify a different number. "
                         f"This number has already been used. DocNumber={record['DocNumber']} is "
                         f"assigned to TxnType={entity} with TxnId={other['Id']}",
+                    )
+
+    def _check_unique_name(
+        self, realm: str, entity: str, record: Mapping[str, Any], name: str
+    ) -> None:
+        """6240 when another entity of the namespace has the same name (trimmed, any case)."""
+        books = self.realm(realm)
+        key = name.strip().casefold()
+        for kind in PEOPLE if entity in PEOPLE else (entity,):
+            field = NAMED[kind]
+            for other in books.entities[kind].values():
+                if kind == entity and other["Id"] == record.get("Id"):
+                    continue
+                if str(other.get(field) or "").strip().casefold() == key:
+                    raise QboFaultAnswer(
+                        "6240",
+                        "Duplicate Name Exists Error",
+                        "The name supplied already exists. : Another customer, vendor or "
+                        f"employee is already using this name. Please use a different name. "
+                        f": Id={other['Id']}",
                     )
 
     def _validate_sales(
@@ -279,7 +324,7 @@ class QboBooks:
         visible: Mapping[str, frozenset[str]] | None = None,
     ) -> dict[str, Any]:
         """Create an entity; returns it as QuickBooks answers (``SyncToken`` "0")."""
-        if entity not in TRANSACTIONS and entity not in ("Customer", "Item"):
+        if entity not in TRANSACTIONS and entity not in CREATABLE:
             raise QboFaultAnswer("500", "Unsupported Operation", f"create {entity}")
         record = copy.deepcopy(dict(body))
         for field in ("Id", "SyncToken", "MetaData"):
@@ -298,7 +343,14 @@ class QboBooks:
             MetaData={"CreateTime": stamp, "LastUpdatedTime": stamp},
         )
         books.entities[entity][ident] = record
+        self._event(realm, entity, ident, "Create")
         return copy.deepcopy(record)
+
+    def _event(self, realm: str, entity: str, ident: str, operation: str) -> None:
+        stamp = qbo_time(self.now())
+        self.realm(realm).events.append(
+            {"name": entity, "id": ident, "operation": operation, "lastUpdated": stamp}
+        )
 
     def _current(self, realm: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
         ident = body.get("Id")
@@ -326,10 +378,13 @@ class QboBooks:
             )
         return current
 
-    def _store(self, realm: str, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+    def _store(
+        self, realm: str, entity: str, record: dict[str, Any], operation: str = "Update"
+    ) -> dict[str, Any]:
         record["SyncToken"] = str(int(record["SyncToken"]) + 1)
         record["MetaData"] = {**record["MetaData"], "LastUpdatedTime": qbo_time(self.now())}
         self.realm(realm).entities[entity][record["Id"]] = record
+        self._event(realm, entity, record["Id"], operation)
         return copy.deepcopy(record)
 
     def update(self, realm: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -359,7 +414,7 @@ class QboBooks:
             if "SalesItemLineDetail" in line:
                 line["SalesItemLineDetail"]["Qty"] = Decimal(0)
         record.update(TotalAmt=Decimal(0), Balance=Decimal(0), PrivateNote="Voided")
-        return self._store(realm, entity, record)
+        return self._store(realm, entity, record, "Void")
 
     def delete(self, realm: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Delete a transaction; answers ``{"status": "Deleted", ...}``."""
@@ -368,11 +423,33 @@ class QboBooks:
         current = self._current(realm, entity, body)
         self._check_writable(realm, entity, current)
         del self.realm(realm).entities[entity][current["Id"]]
-        return {"status": "Deleted", "domain": "QBO", "Id": current["Id"]}
+        stamp = qbo_time(self.now())
+        tombstone = {"domain": "QBO", "status": "Deleted", "Id": current["Id"]}
+        self.realm(realm).deleted.setdefault(entity, {})[current["Id"]] = {
+            **tombstone,
+            "MetaData": {"LastUpdatedTime": stamp},
+        }
+        self._event(realm, entity, current["Id"], "Delete")
+        return tombstone
+
+    def upload(self, realm: str, body: bytes) -> dict[str, Any]:
+        """Store an uploaded attachable linked to an existing document (2500 if none)."""
+        metadata, content, content_type = parse_upload(body)
+        visible = self._ids(realm)
+        for link in metadata.get("AttachableRef") or []:
+            target = link.get("EntityRef") or {} if isinstance(link, Mapping) else {}
+            entity = self.entity_name(str(target.get("type", "")))
+            if entity is None:
+                raise invalid_reference(str(target.get("type")), target.get("value"))
+            self._check_ref(visible, entity, target)
+        fields = {**metadata, "ContentType": metadata.get("ContentType") or content_type}
+        ident = self.add(realm, "Attachable", {**fields, "Size": len(content)})
+        self._event(realm, "Attachable", ident, "Create")
+        return self.get(realm, "Attachable", ident)
 
     def pdf(self, realm: str, entity: str, ident: str) -> bytes:
         """A small but real PDF naming the document."""
-        if entity not in ("Invoice", "SalesReceipt"):
+        if entity not in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt", "Estimate"):
             raise QboFaultAnswer("500", "Unsupported Operation", f"pdf of {entity}")
         record = self.get(realm, entity, ident)
         text = f"{entity} {record.get('DocNumber', '')} total {record.get('TotalAmt')}"

@@ -22,7 +22,12 @@ from typing import Any
 
 from syncstate.testing.qbo_faults import QboFaultAnswer
 
-__all__ = ["run_query"]
+__all__ = ["WITH_ACTIVE", "run_query"]
+
+#: name lists: a query without an ``Active`` condition sees only active entities
+WITH_ACTIVE = frozenset(
+    {"Customer", "Vendor", "Employee", "Item", "Account", "Class", "Department"}
+)
 
 _SELECT = re.compile(
     r"select\s+(?P<fields>.+?)\s+from\s+(?P<entity>\w+)"
@@ -52,8 +57,12 @@ def run_query(tables: Mapping[str, Mapping[str, dict[str, Any]]], statement: str
     if match is None or entity is None:
         raise _parse_error(statement)
     rows: Iterable[dict[str, Any]] = tables[entity].values()
-    for field, op, raw in _conditions(match.group("where") or "", statement):
-        rows = [r for r in rows if _test(_field(r, field), op, raw)]
+    conditions = _conditions(match.group("where") or "", statement)
+    if entity in WITH_ACTIVE and not any(f.lower() == "active" for f, _op, _raw in conditions):
+        # a name list shows only its active entities unless the query names Active
+        conditions.append(("Active", "!=", "false"))
+    for field, op, raw in conditions:
+        rows = [r for r in rows if _test(_value(r, field), op, raw)]
     rows = list(rows)
     if match.group("fields").strip().lower() == "count(*)":
         return {"totalCount": len(rows)}
@@ -93,6 +102,11 @@ def _unquote(raw: str) -> str:
     return raw
 
 
+def _split_list(raw: str) -> list[str]:
+    """The values of ``(a, 'b,c', 'd\\'e')``: commas inside quotes do not split."""
+    return [m.group(0) for m in re.finditer(r"'(?:[^'\\]|\\.)*'|[^,()\s]+", raw)]
+
+
 def _field(record: Mapping[str, Any], path: str) -> Any:
     value: Any = record
     for part in path.split("."):
@@ -122,11 +136,27 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (rank, key if rank < 2 else str(key))
 
 
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _value(record: Mapping[str, Any], field: str) -> Any:
+    value = _field(record, field)
+    if value is None and field.lower() == "active":
+        return True  # an entity without the flag is active
+    return value
+
+
 def _test(value: Any, op: str, raw: str) -> bool:
     if value is None:
         return False
+    flag = isinstance(value, bool)
+    value = _text(value)
     if op == "in":
-        return str(value) in {_unquote(v) for v in raw.strip("()").split(",")}
+        options = {_unquote(v) for v in _split_list(raw)}
+        return value in ({o.lower() for o in options} if flag else options)
+    if flag:
+        raw = raw.lower()
     target = _unquote(raw)
     if op == "like":
         pattern = "".join(".*" if c == "%" else re.escape(c) for c in target)

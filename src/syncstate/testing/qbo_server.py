@@ -9,7 +9,11 @@ subset of REST v3 that syncstate uses, with QuickBooks' documented semantics
     GET  /v3/company/<realm>/<entity>/<id>           read
     GET  /v3/company/<realm>/<entity>/<id>/pdf       PDF of an invoice or sales receipt
     GET  /v3/company/<realm>/query?query=select ...  query (POST with the statement works too)
+    GET  /v3/company/<realm>/cdc?entities=..&changedSince=..  change data capture
     POST /v3/company/<realm>/batch                   up to 30 BatchItemRequest, answered by bId
+    GET  /v3/company/<realm>/companyinfo/<realm>     the company (a connection check)
+    POST /v3/company/<realm>/upload                  an Attachable (multipart), linked to a document
+    POST /oauth2/v1/tokens/bearer | .../revoke       OAuth 2 (with ``server.oauth`` set)
 
 A repeated ``requestid`` of a write replays the first answer without doing
 anything. Faults are set per test through :attr:`QboServer.faults` and the
@@ -41,7 +45,9 @@ import attrs
 
 from syncstate.adapters.backends.quickbooks.payloads import dumps, loads
 from syncstate.testing.qbo_books import QboBooks, QboFaultAnswer, qbo_time
+from syncstate.testing.qbo_changes import cdc_answer
 from syncstate.testing.qbo_http import QuietServer, RequestHandler
+from syncstate.testing.qbo_oauth import QboOAuth
 from syncstate.testing.qbo_rules import FaultRule, operation_of
 
 __all__ = ["FaultPlan", "FaultRule", "QboServer"]
@@ -94,6 +100,9 @@ class QboServer:
         self.faults = FaultPlan()
         #: accepted bearer tokens; None accepts any non-empty token
         self.valid_tokens: set[str] | None = None
+        #: the OAuth token endpoint (``/oauth2/v1/tokens/...``); when set, only its live
+        #: access tokens are accepted
+        self.oauth: QboOAuth | None = None
         self._lock = threading.RLock()
         self._replies: dict[tuple[str, str], _Answer] = {}
         self._in_flight: collections.Counter[str] = collections.Counter()
@@ -265,13 +274,18 @@ class QboServer:
     ) -> _Answer:
         """Answer one request (the HTTP handler calls this)."""
         parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts[0] == "oauth2" and self.oauth is not None and method == "POST":
+            with self._lock:
+                status, payload = self.oauth.handle(path, auth, body)
+            return _Answer(status, dumps(payload))
         if len(parts) < 4 or parts[:2] != ["v3", "company"]:
             return _Answer(404, b'{"error": "not a QuickBooks v3 path"}')
         realm, rest = parts[2], parts[3:]
         token = auth[7:] if auth.startswith("Bearer ") else ""
         with self._lock:
             self.stats["requests"] += 1
-            if not token or (self.valid_tokens is not None and token not in self.valid_tokens):
+            refused = self.valid_tokens is not None and token not in self.valid_tokens
+            if not token or refused or (self.oauth is not None and not self.oauth.accepts(token)):
                 return self._auth_failure()
             if self.faults.reset_next > 0:
                 self.faults.reset_next -= 1
@@ -376,8 +390,15 @@ class QboServer:
         if rest[0] == "query":
             statement = query.get("query") or body.decode("utf-8", "replace")
             return self._ok({"QueryResponse": books.query(realm, statement)})
+        if rest[0] == "cdc" and method == "GET":
+            since = query.get("changedSince", "")
+            return self._ok(cdc_answer(books, realm, query.get("entities", ""), since))
+        if rest[0] == "upload" and method == "POST":
+            return self._ok({"AttachableResponse": [{"Attachable": books.upload(realm, body)}]})
         if rest[0] == "batch" and method == "POST":
             return self._ok({"BatchItemResponse": self._batch(realm, self._json(body))})
+        if rest[0].lower() == "companyinfo" and method == "GET":
+            return self._ok({"CompanyInfo": {"Id": realm, "CompanyName": f"Company {realm}"}})
         entity = books.entity_name(rest[0])
         if entity is None:
             raise QboFaultAnswer("500", "Unsupported Operation", f"no resource {rest[0]!r}")

@@ -10,15 +10,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from syncstate.errors import (
+from syncstate import (
     BackendError,
+    Capability,
+    Document,
     RemoteNotFound,
+    RemoteRef,
     RemoteValidationError,
     StaleVersionError,
     ThrottledError,
     UnsupportedCapability,
 )
-from syncstate.ports import Capability, Document, RemoteRef
 
 __all__ = ["ShoeboxBackend"]
 

@@ -5,8 +5,8 @@
 with the stable code of that field and the expected (recomputed) and actual
 (stored) values. :func:`plan_receivables` turns recomputed rows into a
 :class:`RepostPlan` the caller inspects before anything is written (dry run
-first, apply second). :func:`drill_down_scope` says which documents a
-finding's drill-down reposts: the finding's invoice alone, or its client.
+first, apply second). :func:`drill_down_scope` says what a finding's
+drill-down reposts, with which calculator (:class:`DrillTarget`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from syncstate.domain.repost.findings import Code, DrillDown, Finding, Scope
+from syncstate.domain.repost.findings import Calculator, Code, DrillDown, Finding, Scope
 from syncstate.domain.repost.receivables import (
     PAYMENT_TYPES,
     BalanceRow,
@@ -29,6 +29,7 @@ from syncstate.notebook import Tabular
 __all__ = [
     "RECEIVABLE_FIELDS",
     "Change",
+    "DrillTarget",
     "RepostPlan",
     "diagnose_receivables",
     "diagnose_wip",
@@ -196,7 +197,9 @@ def diagnose_wip(
     findings: list[Finding] = []
     for balance in balances:
         entry = by_id[balance.id]
-        scope = Scope(company=company, client=entry.client, document=entry.id)
+        scope = Scope(
+            company=company, client=entry.client, document=entry.id, invoice=entry.invoice
+        )
         for name, code in _WIP_FIELDS:
             want, have = getattr(balance, name), getattr(entry, name)
             if want != have:
@@ -212,13 +215,57 @@ def diagnose_wip(
     return findings
 
 
-def drill_down_scope(finding: Finding) -> tuple[DrillDown, str | None]:
-    """What a drill-down for ``finding`` reposts: ``(INVOICE, id)``, ``(CLIENT, id)``
-    or ``(NONE, None)`` for codes that only a full repost repairs.
+@attrs.frozen(kw_only=True)
+class DrillTarget:
+    """What a drill-down reposts: a calculator and one scope within the company.
+
+    ``kind`` is :attr:`DrillDown.INVOICE` (a receivable document alone, or the
+    WIP entries billed on ``key``), :attr:`DrillDown.CLIENT` (client ``key``'s
+    documents or WIP entries), :attr:`DrillDown.ENTRY` (WIP entry ``key`` alone)
+    or :attr:`DrillDown.NONE` (no drill-down: ``reason`` says why).
     """
-    kind = finding.drill_down
-    if kind is DrillDown.INVOICE and finding.scope.document is not None:
-        return kind, finding.scope.document
-    if kind is DrillDown.CLIENT:
-        return kind, finding.scope.client
-    return DrillDown.NONE, None
+
+    calculator: Calculator
+    kind: DrillDown
+    key: str | None = None
+    reason: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The scope as a plan names it: ``"invoice INV-1"``, ``"client C1"``."""
+        names = {
+            ("receivables", DrillDown.INVOICE): "document",
+            ("wip", DrillDown.INVOICE): "invoice",
+        }
+        return f"{names.get((self.calculator, self.kind), self.kind.value)} {self.key}"
+
+
+def drill_down_scope(finding: Finding) -> DrillTarget:
+    """What a drill-down for ``finding`` reposts, never more than its scope.
+
+    The code names the calculator (:attr:`Finding.calculator`) and the kind of
+    scope (:attr:`Finding.drill_down`). A client drill-down of a finding with
+    no client narrows to the finding's document or entry alone: documents
+    without a client (deposits, miscellaneous receipts) are never reposted as
+    a group. Staff and project findings have no drill-down.
+    """
+    calc, kind, scope = finding.calculator, finding.drill_down, finding.scope
+    if kind is DrillDown.NONE:
+        why = (
+            f"{calc} reposts are not run from a diagnostic drill-down"
+            if calc in ("staff", "projects")
+            else f"{finding.code.value} is not repaired by a drill-down"
+        )
+        return DrillTarget(calculator=calc, kind=DrillDown.NONE, reason=why)
+    narrow = DrillDown.ENTRY if calc == "wip" else DrillDown.INVOICE
+    if kind is DrillDown.CLIENT and scope.client is not None:
+        return DrillTarget(calculator=calc, kind=kind, key=scope.client)
+    if calc == "wip" and kind is DrillDown.INVOICE and scope.invoice is not None:
+        return DrillTarget(calculator=calc, kind=kind, key=scope.invoice)
+    if scope.document is not None:
+        return DrillTarget(calculator=calc, kind=narrow, key=scope.document)
+    return DrillTarget(
+        calculator=calc,
+        kind=DrillDown.NONE,
+        reason=f"{finding.code.value} names no client, invoice or document to repost",
+    )

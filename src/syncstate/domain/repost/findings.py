@@ -6,9 +6,12 @@ client, document, staff, project) and the expected and actual values as
 strings. Findings are returned, never raised: a repost reports everything it
 saw in one pass (beancount's "errors as data").
 
-Each code also says how a drill-down repairs it (:data:`DRILL_DOWN`): per
-invoice, per client, or not at all (staff and project reposts are never run
-from a drill-down, as the seed says).
+Each code names the calculator that produced it and that repairs it
+(:data:`CALCULATOR`: receivables, WIP, staff or projects), and how a
+drill-down repairs it (:data:`DRILL_DOWN`): per invoice, per client, per WIP
+entry, or not at all (staff and project reposts are never run from a
+drill-down, as the product documents say; run a scoped staff or project
+repost instead).
 
 :class:`Findings` is a list of findings that shows as a table in Jupyter and
 converts to plain rows (``to_records()``) or a DataFrame.
@@ -17,13 +20,24 @@ converts to plain rows (``to_records()``) or a DataFrame.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from collections import Counter
+from typing import Any, Literal
 
 import attrs
 
-from syncstate.notebook import Tabular
+from syncstate.notebook import Tabular, compact_repr
 
-__all__ = ["DRILL_DOWN", "Code", "DrillDown", "Finding", "Findings", "Scope"]
+__all__ = [
+    "CALCULATOR",
+    "CALCULATORS",
+    "DRILL_DOWN",
+    "Calculator",
+    "Code",
+    "DrillDown",
+    "Finding",
+    "Findings",
+    "Scope",
+]
 
 
 class Code(enum.Enum):
@@ -60,15 +74,26 @@ class Code(enum.Enum):
     PROJECT_NESTING = "PROJECT-NESTING"
 
 
+#: the four repost calculators
+Calculator = Literal["receivables", "wip", "staff", "projects"]
+CALCULATORS: tuple[Calculator, ...] = ("receivables", "wip", "staff", "projects")
+
+
 class DrillDown(enum.Enum):
-    """What a drill-down repost recomputes for a finding's code."""
+    """What a drill-down repost recomputes for a finding's code.
+
+    ``INVOICE``: a receivable document alone, or the WIP entries billed on one
+    invoice; ``CLIENT``: one client's documents or WIP entries; ``ENTRY``: one
+    WIP entry alone; ``NONE``: no drill-down (a full or scoped repost repairs it).
+    """
 
     INVOICE = "invoice"
     CLIENT = "client"
+    ENTRY = "entry"
     NONE = "none"
 
 
-#: the repost each code's drill-down runs (the seed's "Error Code | Repost Functions" table)
+#: the repost each code's drill-down runs (an "error code -> repost function" table)
 DRILL_DOWN: dict[Code, DrillDown] = {
     Code.AR_OUTSTANDING: DrillDown.INVOICE,
     Code.AR_CLEAR_DATE: DrillDown.INVOICE,
@@ -82,8 +107,8 @@ DRILL_DOWN: dict[Code, DrillDown] = {
     Code.AR_CROSS_CLIENT: DrillDown.CLIENT,
     Code.AR_REVERSAL_AMOUNT: DrillDown.CLIENT,
     Code.AR_DUPLICATE_ID: DrillDown.NONE,
-    Code.WIP_BLANK_TYPE: DrillDown.CLIENT,
-    Code.WIP_BLANK_ENTRY: DrillDown.CLIENT,
+    Code.WIP_BLANK_TYPE: DrillDown.ENTRY,
+    Code.WIP_BLANK_ENTRY: DrillDown.ENTRY,
     Code.WIP_ORPHAN_BILLED: DrillDown.CLIENT,
     Code.WIP_CLEAR_FLAG: DrillDown.INVOICE,
     Code.WIP_CLEAR_DATE: DrillDown.INVOICE,
@@ -98,15 +123,35 @@ DRILL_DOWN: dict[Code, DrillDown] = {
 }
 
 
+#: the calculator that produces each code, and whose repost repairs it
+CALCULATOR: dict[Code, Calculator] = {
+    code: (
+        "receivables"
+        if code.value.startswith("AR-")
+        else "wip"
+        if code.value.startswith("WIP-")
+        else "staff"
+        if code.value.startswith("STAFF-")
+        else "projects"
+    )
+    for code in Code
+}
+
+
 @attrs.frozen(kw_only=True)
 class Scope:
-    """What a finding concerns; unset parts are ``None``."""
+    """What a finding concerns; unset parts are ``None``.
+
+    ``document`` is a receivable document or a WIP entry; ``invoice`` the
+    invoice a WIP entry is billed on.
+    """
 
     company: str | None = None
     client: str | None = None
     document: str | None = None
     staff: str | None = None
     project: str | None = None
+    invoice: str | None = None
 
     def to_dict(self) -> dict[str, str]:
         """The set parts only, for JSON output."""
@@ -128,6 +173,11 @@ class Finding:
         """The repost a drill-down runs for this finding."""
         return DRILL_DOWN[self.code]
 
+    @property
+    def calculator(self) -> Calculator:
+        """The calculator that produced this finding and whose repost repairs it."""
+        return CALCULATOR[self.code]
+
     def in_company(self, company: str) -> Finding:
         """The same finding with its scope's company set."""
         return attrs.evolve(self, scope=attrs.evolve(self.scope, company=company))
@@ -140,6 +190,7 @@ class Finding:
             "message": self.message,
             "expected": self.expected,
             "actual": self.actual,
+            "calculator": self.calculator,
             "drill_down": self.drill_down.value,
         }
 
@@ -159,6 +210,15 @@ class Finding:
             "drill_down": self.drill_down.value,
         }
 
+    def __repr__(self) -> str:
+        return compact_repr(
+            self,
+            code=self.code,
+            where=self.where,
+            expected=self.expected,
+            actual=self.actual,
+        )
+
     def __str__(self) -> str:
         text = f"{self.code.value} [{self.where}] {self.message}"
         if self.expected is not None or self.actual is not None:
@@ -175,8 +235,12 @@ class Findings(Tabular, list[Finding]):
 
     __slots__ = ()
 
+    def __repr__(self) -> str:
+        codes = Counter(f.code.value for f in self)
+        return compact_repr(self, findings=len(self), codes=dict(sorted(codes.items())))
+
     def to_records(self) -> list[dict[str, Any]]:
-        """One flat row per finding (:meth:`Finding.to_record`)."""
+        """One flat row per finding (:meth:`Finding.to_record`), in the list's order."""
         return [f.to_record() for f in self]
 
     def _html_caption(self) -> str:

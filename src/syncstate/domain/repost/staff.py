@@ -1,12 +1,16 @@
 """Staff repost: restore per-period staff balances and per-project work totals.
 
-For every calendar year in which a staff member has WIP (past, current or
+For every fiscal year in which a staff member has WIP (past, current or
 future), each of the year's twelve periods gets the standard hours, overtime
 rate and cost rate in effect (the last row of the staff member's dated rate
 table starting on or before the period's last day) and the hours worked (time
 entries dated in the period). Per project and per subproject, the amounts
 worked (time and expense) and the hours (time) are summed; the project row
 (``subproject`` ``None``) includes its subprojects.
+
+Periods follow the host's :class:`~syncstate.periods.FiscalCalendar` when one
+is given (:class:`~syncstate.periods.FiscalPeriod` values); without one they
+are calendar months of calendar years (:class:`~syncstate.periods.Period`).
 
 Staff reposts are never run from a diagnostic drill-down.
 """
@@ -23,7 +27,7 @@ import attrs
 from syncstate.domain.repost.findings import Code, Finding, Scope
 from syncstate.domain.repost.wip import WipEntry
 from syncstate.notebook import Tabular, records_html
-from syncstate.periods import Period
+from syncstate.periods import FiscalCalendar, FiscalPeriod, Period
 
 __all__ = ["ProjectWork", "StaffMember", "StaffPeriod", "StaffRate", "StaffResult", "repost_staff"]
 
@@ -61,7 +65,7 @@ class StaffPeriod:
     """A staff member's restored balances for one period."""
 
     staff: str
-    period: Period
+    period: Period | FiscalPeriod
     standard_hours: Decimal | None
     overtime_rate: Decimal | None
     cost_rate: Decimal | None
@@ -110,14 +114,22 @@ class StaffResult(Tabular):
         return periods + projects
 
 
+def _year(year: int, calendar: FiscalCalendar | None) -> tuple[Period | FiscalPeriod, ...]:
+    if calendar is None:
+        return tuple(Period(year, month) for month in range(1, 13))
+    return calendar.periods(year)
+
+
 def _periods(
-    member: StaffMember, years: set[int], hours: dict[tuple[str, Period], Decimal]
+    member: StaffMember,
+    years: set[int],
+    hours: dict[tuple[str, Period | FiscalPeriod], Decimal],
+    calendar: FiscalCalendar | None,
 ) -> tuple[list[StaffPeriod], Finding | None]:
     out: list[StaffPeriod] = []
     missing: list[str] = []
     for year in sorted(years):
-        for month in range(1, 13):
-            period = Period(year, month)
+        for period in _year(year, calendar):
             rate = member.rate_on(period.end)
             if rate is None:
                 missing.append(str(period))
@@ -141,11 +153,19 @@ def _periods(
     return out, finding
 
 
-def repost_staff(staff: Iterable[StaffMember], entries: Iterable[WipEntry]) -> StaffResult:
-    """Restore staff period balances and project totals from WIP entries."""
+def repost_staff(
+    staff: Iterable[StaffMember],
+    entries: Iterable[WipEntry],
+    *,
+    calendar: FiscalCalendar | None = None,
+) -> StaffResult:
+    """Restore staff period balances and project totals from WIP entries.
+
+    ``calendar`` cuts years into periods; without it, calendar months.
+    """
     members = {m.id: m for m in staff}
     years: dict[str, set[int]] = {}
-    hours: dict[tuple[str, Period], Decimal] = {}
+    hours: dict[tuple[str, Period | FiscalPeriod], Decimal] = {}
     work: dict[tuple[str, str | None], list[Decimal]] = {}
     findings: list[Finding] = []
     for entry in entries:
@@ -164,8 +184,14 @@ def repost_staff(staff: Iterable[StaffMember], entries: Iterable[WipEntry]) -> S
                     )
                 )
             else:
-                years.setdefault(entry.staff, set()).add(entry.date.year)
-                key = (entry.staff, Period.of(entry.date))
+                period: Period | FiscalPeriod
+                if calendar is None:
+                    year, period = entry.date.year, Period.of(entry.date)
+                else:
+                    period = calendar.period_of(entry.date)
+                    year = period.year
+                years.setdefault(entry.staff, set()).add(year)
+                key = (entry.staff, period)
                 hours[key] = hours.get(key, _ZERO) + qty
         if entry.project is None:
             continue
@@ -178,7 +204,7 @@ def repost_staff(staff: Iterable[StaffMember], entries: Iterable[WipEntry]) -> S
             totals[2] += qty
     periods: list[StaffPeriod] = []
     for staff_id in sorted(years):
-        rows, finding = _periods(members[staff_id], years[staff_id], hours)
+        rows, finding = _periods(members[staff_id], years[staff_id], hours, calendar)
         periods.extend(rows)
         if finding is not None:
             findings.append(finding)

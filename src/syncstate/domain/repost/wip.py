@@ -178,7 +178,7 @@ def wip_balance(
         what = "no invoice" if entry.invoice is None else f"missing invoice {entry.invoice}"
         finding = Finding(
             code=Code.WIP_ORPHAN_BILLED,
-            scope=Scope(client=entry.client, document=entry.id),
+            scope=Scope(client=entry.client, document=entry.id, invoice=entry.invoice),
             message=f"WIP {entry.id} is billed on {what}; billing data cleared",
         )
     balance = WipBalance(

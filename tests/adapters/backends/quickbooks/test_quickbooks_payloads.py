@@ -110,8 +110,8 @@ def test_payment_spread_over_several_invoices_links_each_with_its_amount() -> No
 
 
 def test_unknown_kind_is_a_validation_error() -> None:
-    with pytest.raises(RemoteValidationError, match="bill"):
-        render(invoice(kind="bill"), MAPPING, KEY)
+    with pytest.raises(RemoteValidationError, match="paycheck"):
+        render(invoice(kind="paycheck"), MAPPING, KEY)
 
 
 def test_retagging_replaces_the_old_tag_instead_of_piling_up() -> None:

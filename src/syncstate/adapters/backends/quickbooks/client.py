@@ -32,6 +32,8 @@ import attrs
 import httpx
 
 from syncstate.adapters.backends.quickbooks import options as quickbooks_options
+from syncstate.adapters.backends.quickbooks.attachments import QuickBooksAttachments
+from syncstate.adapters.backends.quickbooks.cdc import QuickBooksChanges
 from syncstate.adapters.backends.quickbooks.config import (
     MAX_REQUEST_ID,
     PRODUCTION_URL,
@@ -41,6 +43,7 @@ from syncstate.adapters.backends.quickbooks.config import (
     TokenProvider,
     check_request_id,
 )
+from syncstate.adapters.backends.quickbooks.directory import QuickBooksDirectory
 from syncstate.adapters.backends.quickbooks.faults import (
     error_from_fault,
     error_from_response,
@@ -82,8 +85,8 @@ log = logging.getLogger("syncstate.adapters.backends.quickbooks")
 _KEY_NAMESPACE = uuid.UUID("5b0f6f0e-2d4c-4c1e-9a43-6f1f3c0c5a51")
 
 
-class QuickBooksBackend:
-    """:class:`~syncstate.ports.AccountingBackend` for QuickBooks Online."""
+class QuickBooksBackend(QuickBooksDirectory, QuickBooksChanges, QuickBooksAttachments):
+    """:class:`~syncstate.ports.AccountingBackend` for QuickBooks Online (and its name lists)."""
 
     name = "quickbooks"
 
@@ -183,6 +186,7 @@ class QuickBooksBackend:
         body: bytes | None = None,
         accept: str = "application/json",
         record: str | None = None,
+        content_type: str = "application/json",
     ) -> httpx.Response:
         realm = quote(self.config.realm_for(company), safe="")
         url = f"{self.config.url}/v3/company/{realm}/{path}"
@@ -200,7 +204,7 @@ class QuickBooksBackend:
         while True:
             headers = {"Authorization": f"Bearer {token}", "Accept": accept}
             if body is not None:
-                headers["Content-Type"] = "application/json"
+                headers["Content-Type"] = content_type
             started = time.monotonic()
             try:
                 response = self._client.request(

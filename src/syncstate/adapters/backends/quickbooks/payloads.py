@@ -25,6 +25,14 @@ from typing import Any
 
 import attrs
 
+from syncstate.adapters.backends.quickbooks.entities import EXTRA_SPECS, RENDERERS
+from syncstate.adapters.backends.quickbooks.specs import (
+    EntitySpec,
+    find_tag,
+    ref,
+    tag_for,
+    with_tag,
+)
 from syncstate.errors import RemoteValidationError, UnmappedReference
 from syncstate.money import quantize, to_decimal
 from syncstate.ports import Document, DocumentLine, RemoteRef
@@ -41,29 +49,6 @@ __all__ = [
     "spec_for",
     "tag_for",
 ]
-
-TAG_PREFIX = "[syncstate:"
-
-
-@attrs.frozen(kw_only=True)
-class EntitySpec:
-    """How one document kind lives in QuickBooks."""
-
-    kind: str
-    entity: str
-    #: free-text field the lookup tag is written into (None: no tag, no lookup)
-    tag_field: str | None
-    #: how ``delete`` reverses it: ``void`` (operation=void), ``void_update``
-    #: (update with include=void), ``delete`` or ``deactivate`` (Active=false)
-    reverse: str
-    pdf: bool = False
-    transaction: bool = True
-
-    @property
-    def resource(self) -> str:
-        """The lower-case resource name in URLs (``salesreceipt``)."""
-        return self.entity.lower()
-
 
 ENTITIES: Mapping[str, EntitySpec] = MappingProxyType(
     {
@@ -98,6 +83,7 @@ ENTITIES: Mapping[str, EntitySpec] = MappingProxyType(
             EntitySpec(
                 kind="item", entity="Item", tag_field=None, reverse="deactivate", transaction=False
             ),
+            *EXTRA_SPECS,
         )
     }
 )
@@ -126,11 +112,14 @@ class QboMapping:
     employees: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
     items: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
     accounts: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    vendors: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    classes: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    departments: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Mapping[str, str]]) -> QboMapping:
         """Build from ``{"customers": {...}, "employees": {...}, ...}``."""
-        unknown = set(data) - {"customers", "employees", "items", "accounts"}
+        unknown = set(data) - {f.name for f in attrs.fields(cls)}
         if unknown:
             raise UnmappedReference(
                 f"unknown mapping table(s) {sorted(unknown)}", what="mapping", host_id=""
@@ -139,7 +128,7 @@ class QboMapping:
 
     def resolve(self, what: str, host_id: str, *, record: str | None = None) -> str:
         """The QuickBooks id for ``host_id`` in table ``what`` (``customer``, ...)."""
-        table: Mapping[str, str] = getattr(self, f"{what}s")
+        table: Mapping[str, str] = getattr(self, "classes" if what == "class" else f"{what}s")
         try:
             return table[host_id]
         except KeyError:
@@ -149,34 +138,6 @@ class QboMapping:
                 host_id=host_id,
                 record=record,
             ) from None
-
-
-def tag_for(idempotency_key: str) -> str:
-    """The lookup tag written into the document: ``[syncstate:<key>]``."""
-    return f"{TAG_PREFIX}{idempotency_key}]"
-
-
-def find_tag(text: str | None) -> str | None:
-    """The idempotency key of the last tag in ``text``, if any."""
-    if not text:
-        return None
-    start = text.rfind(TAG_PREFIX)
-    if start < 0:
-        return None
-    end = text.find("]", start)
-    return text[start + len(TAG_PREFIX) : end] if end > start else None
-
-
-def _with_tag(text: str, key: str) -> str:
-    base = text.strip()
-    start = base.rfind(TAG_PREFIX)
-    if start >= 0:
-        base = base[:start].rstrip()
-    return f"{base} {tag_for(key)}".strip()
-
-
-def _ref(value: str) -> dict[str, str]:
-    return {"value": value}
 
 
 def _line_amount(line: DocumentLine) -> Decimal:
@@ -193,12 +154,12 @@ def _sales_lines(doc: Document, mapping: QboMapping, record: str) -> list[dict[s
     out = []
     for number, line in enumerate(doc.lines, start=1):
         detail: dict[str, Any] = {
-            "ItemRef": _ref(mapping.resolve("item", line.item, record=record)),
+            "ItemRef": ref(mapping.resolve("item", line.item, record=record)),
             "Qty": line.quantity,
             "UnitPrice": line.unit_price,
         }
         if line.tax_code:
-            detail["TaxCodeRef"] = _ref(line.tax_code)
+            detail["TaxCodeRef"] = ref(line.tax_code)
         entry: dict[str, Any] = {
             "LineNum": number,
             "DetailType": "SalesItemLineDetail",
@@ -219,16 +180,16 @@ def _time_activity(doc: Document, mapping: QboMapping, key: str, record: str) ->
     minutes_total = int(quantize(hours * 60, Decimal(1)))
     body: dict[str, Any] = {
         "NameOf": "Employee",
-        "EmployeeRef": _ref(mapping.resolve("employee", doc.party, record=record)),
+        "EmployeeRef": ref(mapping.resolve("employee", doc.party, record=record)),
         "TxnDate": doc.date.isoformat(),
         "Hours": minutes_total // 60,
         "Minutes": minutes_total % 60,
-        "Description": _with_tag(fields.get("description", doc.memo), key),
+        "Description": with_tag(fields.get("description", doc.memo), key),
     }
     if fields.get("customer"):
-        body["CustomerRef"] = _ref(mapping.resolve("customer", fields["customer"], record=record))
+        body["CustomerRef"] = ref(mapping.resolve("customer", fields["customer"], record=record))
     if fields.get("item"):
-        body["ItemRef"] = _ref(mapping.resolve("item", fields["item"], record=record))
+        body["ItemRef"] = ref(mapping.resolve("item", fields["item"], record=record))
     if fields.get("billable"):
         billable = fields["billable"].lower() in {"1", "true", "yes"}
         body["BillableStatus"] = "Billable" if billable else "NotBillable"
@@ -239,20 +200,20 @@ def _time_activity(doc: Document, mapping: QboMapping, key: str, record: str) ->
 
 def _sales(doc: Document, mapping: QboMapping, key: str, record: str) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "CustomerRef": _ref(mapping.resolve("customer", doc.party, record=record)),
+        "CustomerRef": ref(mapping.resolve("customer", doc.party, record=record)),
         "TxnDate": doc.date.isoformat(),
         "Line": _sales_lines(doc, mapping, record),
-        "PrivateNote": _with_tag(doc.memo, key),
+        "PrivateNote": with_tag(doc.memo, key),
     }
     if doc.doc_number:
         body["DocNumber"] = doc.doc_number
     if doc.currency:
-        body["CurrencyRef"] = _ref(doc.currency)
+        body["CurrencyRef"] = ref(doc.currency)
     if doc.kind == "invoice" and doc.fields.get("due_date"):
         body["DueDate"] = dt.date.fromisoformat(doc.fields["due_date"]).isoformat()
     if doc.kind == "sales_receipt" and doc.fields.get("deposit_account"):
         account = mapping.resolve("account", doc.fields["deposit_account"], record=record)
-        body["DepositToAccountRef"] = _ref(account)
+        body["DepositToAccountRef"] = ref(account)
     return body
 
 
@@ -262,10 +223,10 @@ def _payment(doc: Document, mapping: QboMapping, key: str, record: str) -> dict[
     else:
         total = quantize(sum((_line_amount(line) for line in doc.lines), Decimal(0)))
     body: dict[str, Any] = {
-        "CustomerRef": _ref(mapping.resolve("customer", doc.party, record=record)),
+        "CustomerRef": ref(mapping.resolve("customer", doc.party, record=record)),
         "TxnDate": doc.date.isoformat(),
         "TotalAmt": total,
-        "PrivateNote": _with_tag(doc.memo, key),
+        "PrivateNote": with_tag(doc.memo, key),
     }
     if doc.fields.get("applications"):
         # "TxnId=amount;TxnId=amount": one payment line per invoice it settles
@@ -288,14 +249,14 @@ def _payment(doc: Document, mapping: QboMapping, key: str, record: str) -> dict[
     if doc.fields.get("reference"):
         body["PaymentRefNum"] = doc.fields["reference"]
     if doc.currency:
-        body["CurrencyRef"] = _ref(doc.currency)
+        body["CurrencyRef"] = ref(doc.currency)
     return body
 
 
 def _customer(doc: Document, key: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "DisplayName": doc.fields.get("display_name") or doc.party,
-        "Notes": _with_tag(doc.memo, key),
+        "Notes": with_tag(doc.memo, key),
     }
     if doc.fields.get("email"):
         body["PrimaryEmailAddr"] = {"Address": doc.fields["email"]}
@@ -309,7 +270,7 @@ def _item(doc: Document, mapping: QboMapping, record: str) -> dict[str, Any]:
     }
     if doc.fields.get("income_account"):
         account = mapping.resolve("account", doc.fields["income_account"], record=record)
-        body["IncomeAccountRef"] = _ref(account)
+        body["IncomeAccountRef"] = ref(account)
     if doc.fields.get("unit_price"):
         body["UnitPrice"] = to_decimal(doc.fields["unit_price"], what=f"record {record}: price")
     return body
@@ -327,6 +288,12 @@ def render(document: Document, mapping: QboMapping, idempotency_key: str) -> dic
         return _payment(document, mapping, idempotency_key, record)
     if kind == "customer":
         return _customer(document, idempotency_key)
+    if kind in RENDERERS:
+
+        def resolve(what: str, host_id: str) -> str:
+            return mapping.resolve(what, host_id, record=record)
+
+        return RENDERERS[kind](document, resolve, idempotency_key, record)
     return _item(document, mapping, record)
 
 

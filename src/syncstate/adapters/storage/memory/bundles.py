@@ -1,12 +1,20 @@
-"""An in-memory :class:`~syncstate.ports.BundleStore` for tests and notebooks."""
+"""An in-memory :class:`~syncstate.ports.BundleStore` for tests and notebooks.
+
+Opened :meth:`~MemoryBundleStore.beside` a :class:`MemoryStore` it also offers
+:class:`~syncstate.ports.AtomicUnbundle`: both stores' changes happen under
+their locks, after every event has been checked, so an un-bundle is whole.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from syncstate.adapters.storage.base import check_company
+from syncstate.adapters.storage.memory.state import MemoryStore
 from syncstate.domain.records import RecordKey
+from syncstate.domain.state import Event
 from syncstate.errors import InputError
 from syncstate.ports import BundleEntry
 
@@ -35,6 +43,40 @@ class MemoryBundleStore:
         self._bundles: dict[RecordKey, BundleEntry] = {}
         self._member_of: dict[RecordKey, RecordKey] = {}
         self._mappings: dict[tuple[str, str, str], str] = {}
+        self._state: MemoryStore | None = None
+
+    @classmethod
+    def beside(cls, store: MemoryStore) -> MemoryBundleStore:
+        """A bundle store whose un-bundle also writes ``store`` at once (AtomicUnbundle)."""
+        bundles = cls()
+        bundles._state = store
+        return bundles
+
+    def shares_transactions_with(self, store: object) -> bool:
+        """True for the state store this one was opened beside."""
+        return self._state is not None and store is self._state
+
+    def remove_and_apply(
+        self,
+        company: str,
+        bundles: Sequence[RecordKey],
+        events: Sequence[tuple[RecordKey, Event]],
+        *,
+        at: dt.datetime,
+        actor: str,
+    ) -> list[BundleEntry]:
+        """Apply ``events`` to the state store and remove ``bundles``, both or neither."""
+        if self._state is None:
+            raise InputError("this bundle store was not opened beside a state store")
+        for key in bundles:
+            check_company(company, key)
+        with self._state._lock, self._lock:  # the state store's lock first, always
+            if events:  # checks every event before it changes anything
+                self._state.apply(company, events, at=at, actor=actor)
+            return self.remove(company, bundles)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def __repr__(self) -> str:
         return f"MemoryBundleStore(bundles={len(self._bundles)})"

@@ -1,11 +1,14 @@
 """The SQLite :class:`~syncstate.ports.BundleStore`: bundle associations and mappings.
 
-Its tables live in their own migration namespace (``bundles``), so they can
-share the database file of a :class:`~syncstate.adapters.storage.sqlite.state.SQLiteStore`
-(:meth:`SQLiteBundleStore.beside` opens a second connection to that file). A
-member's primary key makes "a transaction is in at most one bundle" a rule
-of the database itself; every write is one ``BEGIN IMMEDIATE`` transaction, so
-an un-bundle removes the bundle and all its associations, or nothing.
+Open it by path (a file of its own, or any file: its tables live in their own
+migration namespace, ``bundles``), or :meth:`SQLiteBundleStore.beside` a
+:class:`~syncstate.adapters.storage.sqlite.state.SQLiteStore`: then it shares
+that store's connection, and :meth:`SQLiteBundleStore.remove_and_apply`
+(:class:`~syncstate.ports.AtomicUnbundle`) resets the bundle records and removes
+their membership in **one** transaction. A member's primary key makes "a
+transaction is in at most one bundle" a rule of the database itself; every
+write is one ``BEGIN IMMEDIATE`` transaction, so an un-bundle removes the
+bundle and all its associations, or nothing.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ import datetime as dt
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from syncstate.adapters.storage.base import check_company
-from syncstate.adapters.storage.memory.bundles import check_entry
+from syncstate.adapters.storage.base import check_company, utc
+from syncstate.adapters.storage.memory.bundles import check_entry, entry_order
 from syncstate.adapters.storage.sqlite.files import open_sqlite, write_transaction
 from syncstate.adapters.storage.sqlite.migrations import migrate_sqlite
 from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.records import RecordKey
+from syncstate.domain.state import Event
 from syncstate.errors import InputError, StorageError
 from syncstate.ports import BundleEntry
 
@@ -64,7 +68,11 @@ _ORDER = "ORDER BY client, on_date, kind, bundle_id"
 
 
 class SQLiteBundleStore:
-    """Bundle associations and mappings in an SQLite file (or ``":memory:"``)."""
+    """Bundle associations and mappings in an SQLite file (or ``":memory:"``).
+
+    ``connection`` (with the ``lock`` guarding it) makes the store use a
+    connection it does not own (:meth:`close` leaves it open).
+    """
 
     def __init__(
         self,
@@ -72,9 +80,11 @@ class SQLiteBundleStore:
         *,
         timeout: float = 30.0,
         connection: sqlite3.Connection | None = None,
+        lock: threading.RLock | None = None,
     ) -> None:
         self.path = str(path)
-        self._lock = threading.RLock()
+        self._lock = lock or threading.RLock()
+        self._state: SQLiteStore | None = None
         self._owned = connection is None
         if connection is None:
             connection = open_sqlite(
@@ -89,14 +99,39 @@ class SQLiteBundleStore:
 
     @classmethod
     def beside(cls, store: SQLiteStore) -> SQLiteBundleStore:
-        """A bundle store in the same database file as ``store``.
+        """A bundle store in the same database as ``store``, on its connection.
 
-        A file gets its own connection (WAL lets both work side by side); an
-        in-memory store is shared through its connection.
+        Both stores then write through one connection under one lock, so an
+        un-bundle (:meth:`remove_and_apply`) is one transaction over both.
         """
-        if store.path == ":memory:":
-            return cls(":memory:", connection=store.connection)
-        return cls(store.path)
+        bundles = cls(store.path, connection=store.connection, lock=store._lock)
+        bundles._state = store
+        return bundles
+
+    def shares_transactions_with(self, store: object) -> bool:
+        """True for the state store this one was opened beside."""
+        return self._state is not None and store is self._state
+
+    def remove_and_apply(
+        self,
+        company: str,
+        bundles: Sequence[RecordKey],
+        events: Sequence[tuple[RecordKey, Event]],
+        *,
+        at: dt.datetime,
+        actor: str,
+    ) -> list[BundleEntry]:
+        """Apply ``events`` to the state store and remove ``bundles``, in one transaction."""
+        state = self._state
+        if state is None:
+            raise InputError("this bundle store was not opened beside a state store")
+        keys = list(dict.fromkeys(bundles))
+        for key in keys:
+            check_company(company, key)
+        with self._write() as conn:
+            if events:
+                state._apply(conn, company, events, at=utc(at), actor=actor)
+            return self._remove_in(conn, company, keys)
 
     def __repr__(self) -> str:
         return f"SQLiteBundleStore({self.path!r})"
@@ -169,29 +204,31 @@ class SQLiteBundleStore:
         keys = list(dict.fromkeys(bundles))
         for key in keys:
             check_company(company, key)
-        removed = []
         with self._write() as conn:
-            for key in keys:
-                row = conn.execute(
-                    "SELECT kind, bundle_id, client, on_date FROM bundles "
-                    "WHERE company = ? AND kind = ? AND bundle_id = ?",
-                    (company, key.kind, key.source_id),
-                ).fetchone()
-                if row is None:
-                    continue
-                removed.append(self._entry(conn, company, row))
-                args = (company, key.kind, key.source_id)
-                conn.execute(
-                    "DELETE FROM bundle_members WHERE company = ? AND kind = ? AND bundle_id = ?",
-                    args,
-                )
-                conn.execute(
-                    "DELETE FROM bundles WHERE company = ? AND kind = ? AND bundle_id = ?", args
-                )
-        return sorted(
-            removed,
-            key=lambda e: (e.client, e.on.isoformat(), e.bundle.kind, e.bundle.source_id),
-        )
+            return self._remove_in(conn, company, keys)
+
+    def _remove_in(
+        self, conn: sqlite3.Connection, company: str, keys: Sequence[RecordKey]
+    ) -> list[BundleEntry]:
+        removed = []
+        for key in keys:
+            row = conn.execute(
+                "SELECT kind, bundle_id, client, on_date FROM bundles "
+                "WHERE company = ? AND kind = ? AND bundle_id = ?",
+                (company, key.kind, key.source_id),
+            ).fetchone()
+            if row is None:
+                continue
+            removed.append(self._entry(conn, company, row))
+            args = (company, key.kind, key.source_id)
+            conn.execute(
+                "DELETE FROM bundle_members WHERE company = ? AND kind = ? AND bundle_id = ?",
+                args,
+            )
+            conn.execute(
+                "DELETE FROM bundles WHERE company = ? AND kind = ? AND bundle_id = ?", args
+            )
+        return sorted(removed, key=entry_order)
 
     def entries(
         self,

@@ -1,5 +1,6 @@
 """A SQLite ledger store for reposts: receivable documents, allocations and
-their stored balances, plus WIP entries, per company.
+their stored balances, WIP entries (:mod:`.ledger_wip`) and staff and project
+ledgers (:mod:`.ledger_work`), per company.
 
 Separate from the export :class:`~syncstate.adapters.storage.sqlite.state.SQLiteStore`
 (which keeps export records) but happy to share its file: its tables are
@@ -22,110 +23,33 @@ reposts read only the neighbourhood of the documents they restore.
 from __future__ import annotations
 
 import contextlib
-import json
+import datetime as dt
 import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from syncstate.adapters.storage.sqlite.files import open_sqlite, write_transaction
+from syncstate.adapters.storage.sqlite.ledger_schema import (
+    REPOST_MIGRATIONS,
+    chunks,
+    fits,
+    open_readonly,
+)
+from syncstate.adapters.storage.sqlite.ledger_wip import WipTables
+from syncstate.adapters.storage.sqlite.ledger_work import WorkTables
+from syncstate.domain.repost.findings import Calculator
 from syncstate.domain.repost.receivables import (
     AllocRow,
     BalanceRow,
     DepositTotals,
     DocRow,
-    from_cents,
 )
-from syncstate.errors import EmptySelectionError, MoneyError, SchemaVersionError, StorageError
+from syncstate.errors import StorageError
+from syncstate.periods import parse_date
 
 __all__ = ["REPOST_MIGRATIONS", "SQLiteLedgerStore"]
-
-#: the repost ledger schema; append, never edit a released step
-REPOST_MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE ar_documents (
-        company TEXT NOT NULL, id TEXT NOT NULL, kind INTEGER NOT NULL, client TEXT,
-        day INTEGER NOT NULL, amount INTEGER NOT NULL, link TEXT,
-        PRIMARY KEY (company, id)
-    );
-    CREATE INDEX ar_documents_by_client ON ar_documents (company, client);
-    CREATE INDEX ar_documents_by_link ON ar_documents (company, link);
-    CREATE TABLE ar_allocations (
-        company TEXT NOT NULL, src TEXT NOT NULL, seq INTEGER NOT NULL, dest TEXT NOT NULL,
-        amount INTEGER NOT NULL, day INTEGER NOT NULL,
-        PRIMARY KEY (company, src, seq)
-    );
-    CREATE INDEX ar_allocations_by_dest ON ar_allocations (company, dest);
-    CREATE TABLE ar_balances (
-        company TEXT NOT NULL, id TEXT NOT NULL, outstanding INTEGER NOT NULL,
-        clear_day INTEGER, clear_flag INTEGER NOT NULL, payment_type INTEGER NOT NULL,
-        bank INTEGER NOT NULL, receivables INTEGER NOT NULL,
-        PRIMARY KEY (company, id)
-    );
-    CREATE TABLE repost_settings (
-        company TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
-        PRIMARY KEY (company, name)
-    );
-    CREATE TABLE wip_entries (
-        company TEXT NOT NULL, id TEXT NOT NULL, client TEXT, data TEXT NOT NULL,
-        PRIMARY KEY (company, id)
-    );
-    CREATE TABLE wip_invoices (
-        company TEXT NOT NULL, id TEXT NOT NULL, day TEXT NOT NULL,
-        PRIMARY KEY (company, id)
-    )
-    """,
-)
-
-_CHUNK = 900
-#: SQLite's INTEGER range: amounts are stored as cents within it
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-
-
-def _fits(value: int | None, what: str) -> None:
-    if value is not None and not _INT_MIN <= value <= _INT_MAX:
-        raise MoneyError(
-            f"{what}: {from_cents(value):f} does not fit the ledger "
-            f"(at most {from_cents(_INT_MAX):f} in absolute value); nothing was written"
-        )
-
-
-def _open_readonly(path: str, timeout: float) -> sqlite3.Connection:
-    """Open an existing ledger file read-only; refuse one without this ledger schema."""
-    if not Path(path).is_file():
-        raise EmptySelectionError(f"database {path} does not exist")
-    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
-    try:
-        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        sql = "SELECT version FROM schema_migrations WHERE component = 'repost'"
-        row = conn.execute(sql).fetchone() if "schema_migrations" in tables else None
-    except sqlite3.Error as exc:
-        conn.close()
-        raise StorageError(f"cannot read SQLite database {path}: {exc}") from exc
-    version, known = (0 if row is None else int(row[0])), len(REPOST_MIGRATIONS)
-    if version == known:
-        return conn
-    conn.close()
-    if version == 0:
-        raise EmptySelectionError(f"database {path} holds no repost ledger (`repost load` one)")
-    if version > known:
-        raise SchemaVersionError(
-            f"the 'repost' schema of {path} is at version {version}, newer than this "
-            f"syncstate understands ({known}); upgrade syncstate"
-        )
-    raise StorageError(f"the 'repost' schema of {path} is old ({version}): `--apply` upgrades it")
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _doc(row: Sequence[Any]) -> DocRow:
@@ -147,7 +71,7 @@ class _CompanyLedger:
         out: list[Sequence[Any]] = []
         items = list(ids)
         with self._store.reading() as conn:
-            for chunk in _chunks(items):
+            for chunk in chunks(items):
                 marks = ",".join("?" * len(chunk))
                 out.extend(conn.execute(sql.format(marks=marks), (self._company, *chunk)))
         return out
@@ -170,11 +94,14 @@ class _CompanyLedger:
 
     def allocations_to(self, ids: Collection[str]) -> list[AllocRow]:
         """Allocations that settle these documents."""
+        # sorted here: ORDER BY src, seq would make SQLite walk the primary key
+        # (every allocation of the company) instead of the dest index
         sql = (
-            "SELECT src, dest, amount, day FROM ar_allocations"
-            " WHERE company = ? AND dest IN ({marks}) ORDER BY src, seq"
+            "SELECT src, dest, amount, day, seq FROM ar_allocations"
+            " WHERE company = ? AND dest IN ({marks})"
         )
-        return [_alloc(r) for r in self._many(sql, ids)]
+        rows = sorted(self._many(sql, ids), key=lambda r: (r[0], r[4]))
+        return [_alloc(r) for r in rows]
 
     def linked_to(self, ids: Collection[str]) -> list[DocRow]:
         """Documents whose link names one of these ids."""
@@ -216,8 +143,13 @@ class _CompanyLedger:
         return out
 
 
-class SQLiteLedgerStore:
-    """Repost ledgers in one SQLite file (or ``":memory:"``).
+#: the setting that holds each calculator's period start
+PERIOD_SETTING: dict[str, str] = {"receivables": "period_start", "wip": "wip_period_start"}
+
+
+class SQLiteLedgerStore(WipTables, WorkTables):
+    """Repost ledgers in one SQLite file (or ``":memory:"``): a
+    :class:`~syncstate.ports.ledger.WorkLedger` (receivables, WIP, staff, projects).
 
     With ``readonly=True`` the file must exist and hold a ledger at this
     version; every write method then fails with :class:`StorageError`.
@@ -233,7 +165,7 @@ class SQLiteLedgerStore:
         self.path = str(path)
         self.readonly = readonly
         if readonly:
-            self._conn = _open_readonly(self.path, timeout)
+            self._conn = open_readonly(self.path, timeout)
         else:
             self._conn = open_sqlite(
                 path, component="repost", migrations=REPOST_MIGRATIONS, timeout=timeout
@@ -242,6 +174,16 @@ class SQLiteLedgerStore:
 
     def __repr__(self) -> str:
         return f"SQLiteLedgerStore({self.path!r})"
+
+    @property
+    def location(self) -> str:
+        """The file's path."""
+        return self.path
+
+    def period_start(self, company: str, calculator: Calculator) -> dt.date | None:
+        """The stored period start of a calculator, or ``None``."""
+        value = self.setting(company, PERIOD_SETTING.get(calculator, f"{calculator}_period_start"))
+        return None if value is None else parse_date(value)
 
     def writing(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction: commit on success, roll back on any error."""
@@ -262,6 +204,27 @@ class SQLiteLedgerStore:
         """The company's receivables as a ledger index."""
         return _CompanyLedger(self, company)
 
+    def index(self, company: str) -> _CompanyLedger:
+        """The company's receivables as a ledger index (the port's name)."""
+        return _CompanyLedger(self, company)
+
+    def load_receivables(
+        self,
+        company: str,
+        docs: Sequence[DocRow],
+        allocs: Iterable[AllocRow],
+        *,
+        deletes: Collection[str] = (),
+        period_start: dt.date | None = None,
+    ) -> int:
+        """Delete ``deletes``, write ``docs`` and set the period, in one transaction."""
+        with self.writing() as conn:
+            self.delete_receivables(company, deletes, conn=conn)
+            count = self.put_receivables(company, docs, allocs, conn=conn)
+            if period_start is not None:
+                self.set_setting(company, "period_start", period_start.isoformat(), conn=conn)
+        return count
+
     def put_receivables(
         self,
         company: str,
@@ -280,9 +243,9 @@ class SQLiteLedgerStore:
                 return self.put_receivables(company, docs, allocs, conn=own)
         doc_rows = [(company, *row) for row in docs]
         for row in doc_rows:
-            _fits(row[5], f"document {row[1]} amount")
+            fits(row[5], f"document {row[1]} amount")
         ids = [row[1] for row in doc_rows]
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             conn.execute(
                 f"DELETE FROM ar_allocations WHERE company = ? AND src IN ({marks})",
@@ -297,7 +260,7 @@ class SQLiteLedgerStore:
 
         def numbered() -> Iterator[tuple[Any, ...]]:
             for src, dest, amount, day in allocs:
-                _fits(amount, f"document {src} allocation to {dest}")
+                fits(amount, f"document {src} allocation to {dest}")
                 n = seq.get(src, 0)
                 seq[src] = n + 1
                 yield (company, src, n, dest, amount, day)
@@ -317,7 +280,7 @@ class SQLiteLedgerStore:
             with self.writing() as own:
                 self.delete_receivables(company, ids, conn=own)
             return
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
             for table, column in (
                 ("ar_documents", "id"),
@@ -341,11 +304,14 @@ class SQLiteLedgerStore:
     def client_documents(self, company: str, client: str | None) -> list[str]:
         """Ids of one client's documents."""
         with self.reading() as conn:
+            # `client = ?` and no ORDER BY, so that the client index is used
+            # (sorting by id in SQL makes SQLite scan the company's whole key)
+            where = "client IS NULL" if client is None else "client = ?"
+            params = (company,) if client is None else (company, client)
             rows = conn.execute(
-                "SELECT id FROM ar_documents WHERE company = ? AND client IS ? ORDER BY id",
-                (company, client),
+                f"SELECT id FROM ar_documents WHERE company = ? AND {where}", params
             ).fetchall()
-        return [r[0] for r in rows]
+        return sorted(r[0] for r in rows)
 
     def document_clients(self, company: str, ids: Collection[str]) -> dict[str, str | None]:
         """The client of each of these documents."""
@@ -357,7 +323,7 @@ class SQLiteLedgerStore:
         """Every document and allocation, in batches of whole clients (for exports)."""
         for client in self.clients(company):
             ids = self.client_documents(company, client)
-            for chunk in _chunks(ids, batch):
+            for chunk in chunks(ids, batch):
                 view = self.ledger(company)
                 yield view.documents(chunk), view.allocations_from(chunk)
 
@@ -365,7 +331,7 @@ class SQLiteLedgerStore:
         """Stored balance rows of these documents."""
         out: dict[str, BalanceRow] = {}
         with self.reading() as conn:
-            for chunk in _chunks(list(ids)):
+            for chunk in chunks(list(ids)):
                 marks = ",".join("?" * len(chunk))
                 for r in conn.execute(
                     "SELECT id, outstanding, clear_day, clear_flag, payment_type, bank,"
@@ -382,14 +348,29 @@ class SQLiteLedgerStore:
         *,
         conn: sqlite3.Connection | None = None,
     ) -> int:
-        """Insert or replace balance rows; return how many were written."""
+        """Insert or replace balance rows; return how many were written.
+
+        ``rows`` is consumed lazily in chunks inside the transaction, so a
+        generator (a streamed repost) never has to be held in memory whole; it
+        may read this store while it runs.
+        """
         if conn is None:
             with self.writing() as own:
                 return self.write_balances(company, rows, conn=own)
-        data = [(company, r[0], r[1], r[2], int(r[3]), r[4], r[5], r[6]) for r in rows]
-        for row in data:
+        count = 0
+        data: list[tuple[Any, ...]] = []
+        for r in rows:
+            row = (company, r[0], r[1], r[2], int(r[3]), r[4], r[5], r[6])
             for value, name in ((row[2], "outstanding"), (row[6], "bank"), (row[7], "receivables")):
-                _fits(value, f"document {row[1]} restored {name}")
+                fits(value, f"document {row[1]} restored {name}")
+            data.append(row)
+            if len(data) >= 10_000:
+                count += self._put_balances(conn, data)
+                data = []
+        return count + self._put_balances(conn, data)
+
+    @staticmethod
+    def _put_balances(conn: sqlite3.Connection, data: list[tuple[Any, ...]]) -> int:
         conn.executemany(
             "INSERT OR REPLACE INTO ar_balances (company, id, outstanding, clear_day,"
             " clear_flag, payment_type, bank, receivables) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -426,65 +407,9 @@ class SQLiteLedgerStore:
         with self.reading() as conn:
             rows = conn.execute(
                 "SELECT company FROM repost_settings UNION SELECT company FROM ar_documents"
-                " UNION SELECT company FROM wip_entries ORDER BY 1"
+                " UNION SELECT company FROM wip_items ORDER BY 1"
             ).fetchall()
         return [r[0] for r in rows]
-
-    # --------------------------------------------------------------------- WIP
-
-    def put_wip(
-        self,
-        company: str,
-        entries: Iterable[tuple[str, str | None, dict[str, Any]]],
-        invoices: Iterable[tuple[str, str]],
-        *,
-        conn: sqlite3.Connection | None = None,
-    ) -> None:
-        """Insert or replace WIP entries ``(id, client, interchange object)`` and invoices."""
-        if conn is None:
-            with self.writing() as own:
-                self.put_wip(company, entries, invoices, conn=own)
-            return
-        conn.executemany(
-            "INSERT OR REPLACE INTO wip_entries (company, id, client, data) VALUES (?, ?, ?, ?)",
-            ((company, i, c, json.dumps(d, sort_keys=True)) for i, c, d in entries),
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO wip_invoices (company, id, day) VALUES (?, ?, ?)",
-            ((company, i, day) for i, day in invoices),
-        )
-
-    def wip(self, company: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-        """Every WIP entry (interchange objects) and invoice ``(id, ISO date)``."""
-        with self.reading() as conn:
-            entries = [
-                json.loads(r[0])
-                for r in conn.execute(
-                    "SELECT data FROM wip_entries WHERE company = ? ORDER BY id", (company,)
-                )
-            ]
-            invoices = [
-                (r[0], r[1])
-                for r in conn.execute(
-                    "SELECT id, day FROM wip_invoices WHERE company = ? ORDER BY id", (company,)
-                )
-            ]
-        return entries, invoices
-
-    def delete_wip(
-        self, company: str, ids: Collection[str], *, conn: sqlite3.Connection | None = None
-    ) -> None:
-        """Delete WIP entries."""
-        if conn is None:
-            with self.writing() as own:
-                self.delete_wip(company, ids, conn=own)
-            return
-        for chunk in _chunks(list(ids)):
-            marks = ",".join("?" * len(chunk))
-            conn.execute(
-                f"DELETE FROM wip_entries WHERE company = ? AND id IN ({marks})",
-                (company, *chunk),
-            )
 
     def close(self) -> None:
         """Close the connection."""

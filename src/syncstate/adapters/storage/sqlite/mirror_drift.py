@@ -16,6 +16,7 @@ from syncstate.adapters.storage.sqlite.mirror_load import (
     insert_vouchers,
 )
 from syncstate.domain.mirror import YearDrift
+from syncstate.errors import StorageError
 
 __all__ = ["clear_generation", "patch_generation", "voucher_seqs"]
 
@@ -57,7 +58,17 @@ def patch_generation(conn: sqlite3.Connection, generation: int, drift: YearDrift
     vouchers go, changed ones are replaced in their place, added ones go last, and
     balances are replaced where the drift carries them."""
     by_key = voucher_seqs(conn, generation)
+    missing = [
+        k
+        for k in (*(k for k, _ in drift.deleted), *(k for k, _, _ in drift.changed))
+        if k not in by_key
+    ]
+    if missing:
+        raise StorageError(f"{drift.year}: voucher {' '.join(missing[0][:2])} is not in the mirror")
     remove = [by_key[k] for k, _ in drift.deleted] + [by_key[k] for k, _, _ in drift.changed]
+    # added vouchers go after every place taken before the patch: a changed voucher may
+    # take back the last place, which a deleted one had freed
+    next_seq = max(by_key.values(), default=-1) + 1
     for seq in remove:
         conn.execute(
             "DELETE FROM mirror_transactions WHERE generation = ? AND voucher_seq = ?",
@@ -67,12 +78,6 @@ def patch_generation(conn: sqlite3.Connection, generation: int, drift: YearDrift
             "DELETE FROM mirror_vouchers WHERE generation = ? AND seq = ?",
             (generation, seq),
         )
-    next_seq = int(
-        conn.execute(
-            "SELECT COALESCE(MAX(seq), -1) + 1 FROM mirror_vouchers WHERE generation = ?",
-            (generation,),
-        ).fetchone()[0]
-    )
     # a changed voucher keeps its place in the order; added ones go last
     for (_, _, new), seq in zip(drift.changed, remove[len(drift.deleted) :], strict=True):
         insert_vouchers(conn, generation, [new], first_seq=seq)
