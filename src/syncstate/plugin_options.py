@@ -21,14 +21,26 @@ echoes the value (it may be a token).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from syncstate.errors import ConfigurationError, InputError
 
-__all__ = ["PluginOption", "declared_options", "parse_option_text", "parse_plugin_options"]
+__all__ = [
+    "PluginOption",
+    "bounded_int",
+    "company_pairs",
+    "declared_options",
+    "http_url",
+    "json_file",
+    "parse_option_text",
+    "parse_plugin_options",
+    "string_tables",
+]
 
 
 @attrs.frozen
@@ -95,3 +107,66 @@ def parse_plugin_options(
                 f"back-end option {name!r} of {plugin!r} is not valid{expected}"
             ) from None
     return parsed
+
+
+# ------------------------------------------------------------ shared text parsers
+# (the parsers the shipped back ends' OPTIONS use; plug-ins may use them too)
+
+
+def company_pairs(text: str, *, usage: str, valid: Callable[[str], bool] = bool) -> dict[str, str]:
+    """``COMPANY:ID[,COMPANY:ID...]`` as a mapping; ``valid`` checks each id.
+
+    ``usage`` is the form shown when the text does not parse (``realm must be ...``).
+    """
+    pairs: dict[str, str] = {}
+    for part in text.split(","):
+        company, sep, ident = part.strip().partition(":")
+        if not sep or not company.strip() or not ident.strip() or not valid(ident.strip()):
+            raise InputError(usage)
+        pairs[company.strip()] = ident.strip()
+    return pairs
+
+
+def json_file(path: Path, what: str) -> Any:
+    """The JSON in ``path``; an error names the file but never echoes its content."""
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # the parser's message may quote a secret from the file
+        raise InputError(f"{what} {path} is not valid JSON") from None
+
+
+def string_tables(path: Path, expected: str) -> Mapping[str, Mapping[str, str]]:
+    """A mapping file: a JSON object of tables mapping host ids to back-end ids (strings)."""
+    data = json_file(path, "mapping file")
+    if not isinstance(data, Mapping) or not all(
+        isinstance(table, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in table.items())
+        for table in data.values()
+    ):
+        raise InputError(
+            f"mapping file {path}: expected an object of tables ({expected}), each mapping "
+            "host ids (strings) to the back end's ids (strings)"
+        )
+    return data
+
+
+def http_url(text: str) -> str:
+    """An ``http://`` or ``https://`` URL (the parser of a ``base_url`` option)."""
+    if not text.startswith(("https://", "http://")):
+        raise ValueError(text)
+    return text
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """A parser of integers from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(text)
+        return value
+
+    return parse

@@ -18,7 +18,6 @@ credentials names the variable or file, never the value.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,7 +30,13 @@ from syncstate.adapters.backends.intacct.config import (
 )
 from syncstate.adapters.backends.intacct.payloads import IntacctMapping
 from syncstate.errors import ConfigurationError, InputError
-from syncstate.plugin_options import PluginOption
+from syncstate.plugin_options import (
+    PluginOption,
+    bounded_int,
+    company_pairs,
+    http_url,
+    json_file,
+)
 
 __all__ = [
     "DEFAULT_ENV_PREFIX",
@@ -73,29 +78,13 @@ class EnvironmentCredentials:
 
 def parse_companies(text: str) -> dict[str, str]:
     """``COMPANY:INTACCT_COMPANY_ID[,...]`` as a mapping."""
-    companies: dict[str, str] = {}
-    for part in text.split(","):
-        company, sep, intacct = part.strip().partition(":")
-        if not sep or not company.strip() or not intacct.strip():
-            raise InputError("company must be COMPANY:INTACCT_COMPANY_ID[,...]")
-        companies[company.strip()] = intacct.strip()
-    return companies
-
-
-def _json_file(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        # never echo the parser's message: it may quote a password
-        raise InputError(f"{what} {path} is not valid JSON") from None
+    return company_pairs(text, usage="company must be COMPANY:INTACCT_COMPANY_ID[,...]")
 
 
 def read_credentials(text: str) -> StaticCredentials:
     """A credentials file (see the module docstring); errors never show a value."""
     path = Path(text)
-    data = _json_file(path, "credentials file")
+    data = json_file(path, "credentials file")
     if not isinstance(data, Mapping) or not data:
         raise InputError(f"credentials file {path}: expected an object of companies")
     by_company: dict[str, IntacctCredentials] = {}
@@ -119,7 +108,7 @@ def read_mapping(text: str) -> IntacctMapping:
     tables and the settings ``revenue_account``, ``journal``, ``bank_account``,
     ``payment_method``."""
     path = Path(text)
-    data = _json_file(path, "mapping file")
+    data = json_file(path, "mapping file")
     if not isinstance(data, Mapping):
         raise InputError(f"mapping file {path}: expected a JSON object")
     for name, value in data.items():
@@ -136,31 +125,15 @@ def read_mapping(text: str) -> IntacctMapping:
         raise InputError(f"mapping file {path}: {exc}") from None
 
 
-def _url(text: str) -> str:
-    if not text.startswith(("https://", "http://")):
-        raise ValueError(text)
-    return text
-
-
-def _bounded(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise ValueError(text)
-        return value
-
-    return parse
-
-
 #: the options ``syncstate export --backend intacct`` takes (``--backend-option KEY=VALUE``)
 OPTIONS = (
     PluginOption("mapping", read_mapping, "a JSON mapping file (customers, employees, ...)"),
     PluginOption("company", parse_companies, "COMPANY:INTACCT_COMPANY_ID[,...]"),
     PluginOption("credentials_file", read_credentials, "a JSON file of credentials per company"),
     PluginOption("env_prefix", str, "prefix of the credential variables (default INTACCT_)"),
-    PluginOption("endpoint_url", _url, "the gateway URL (default Intacct's XML gateway)"),
-    PluginOption("max_batch", _bounded(1, 100), "create functions per request, 1..100"),
-    PluginOption("page_size", _bounded(1, 1000), "rows per readByQuery page, 1..1000"),
+    PluginOption("endpoint_url", http_url, "the gateway URL (default Intacct's XML gateway)"),
+    PluginOption("max_batch", bounded_int(1, 100), "create functions per request, 1..100"),
+    PluginOption("page_size", bounded_int(1, 1000), "rows per readByQuery page, 1..1000"),
 )
 
 

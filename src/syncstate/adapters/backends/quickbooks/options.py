@@ -16,7 +16,6 @@ token never shows it.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -27,7 +26,7 @@ from typing import Any
 from syncstate.adapters.backends.quickbooks.config import MAX_BATCH, QuickBooksConfig
 from syncstate.adapters.backends.quickbooks.payloads import QboMapping
 from syncstate.errors import AuthenticationError, ConfigurationError, InputError
-from syncstate.plugin_options import PluginOption
+from syncstate.plugin_options import PluginOption, company_pairs, http_url, string_tables
 
 __all__ = [
     "DEFAULT_TOKEN_ENV",
@@ -147,33 +146,15 @@ class CommandToken:
 
 def parse_realms(text: str) -> dict[str, str]:
     """``COMPANY:REALM[,COMPANY:REALM...]`` as a mapping (realm ids are digits)."""
-    realms: dict[str, str] = {}
-    for part in text.split(","):
-        company, sep, realm = part.strip().partition(":")
-        if not sep or not company.strip() or not realm.strip().isdigit():
-            raise InputError("realm must be COMPANY:REALM_ID[,COMPANY:REALM_ID...]")
-        realms[company.strip()] = realm.strip()
-    return realms
+    return company_pairs(
+        text, usage="realm must be COMPANY:REALM_ID[,COMPANY:REALM_ID...]", valid=str.isdigit
+    )
 
 
 def read_mapping(text: str) -> QboMapping:
     """A mapping file: JSON ``{"customers": {...}, "employees": {...}, "items": {...}}``."""
     path = Path(text)
-    try:
-        data: Any = json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read mapping file {path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InputError(f"mapping file {path} is not JSON: {exc}") from None
-    if not isinstance(data, Mapping) or not all(
-        isinstance(table, Mapping)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in table.items())
-        for table in data.values()
-    ):
-        raise InputError(
-            f"mapping file {path}: expected an object of tables, each mapping host ids "
-            "(strings) to QuickBooks ids (strings)"
-        )
+    data = string_tables(path, "customers, employees, items, ...")
     try:
         return QboMapping.from_dict(data)
     except Exception as exc:  # unknown table names
@@ -196,12 +177,6 @@ def _choice(*allowed: str) -> Any:
     return parse
 
 
-def _url(text: str) -> str:
-    if not text.startswith(("https://", "http://")):
-        raise ValueError(text)
-    return text
-
-
 #: the options ``syncstate export --backend quickbooks`` takes (``--backend-option KEY=VALUE``)
 OPTIONS = (
     PluginOption("realm", parse_realms, "COMPANY:REALM_ID[,COMPANY:REALM_ID...]"),
@@ -210,7 +185,7 @@ OPTIONS = (
     PluginOption("token_file", Path, "a file holding the access token"),
     PluginOption("token_command", str, "a command printing a fresh access token"),
     PluginOption("environment", _choice("sandbox", "production"), "sandbox or production"),
-    PluginOption("base_url", _url, "an http(s) URL of the API (overrides environment)"),
+    PluginOption("base_url", http_url, "an http(s) URL of the API (overrides environment)"),
     PluginOption("minorversion", int, "the API minor version (an integer)"),
     PluginOption("max_batch", _positive_int, f"documents per batch request, 1..{MAX_BATCH}"),
     PluginOption("reverse", _choice("void", "delete"), "void or delete"),

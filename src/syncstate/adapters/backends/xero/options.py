@@ -11,7 +11,6 @@ with Xero's name in their errors; they never show a token.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +20,7 @@ from syncstate.adapters.backends.quickbooks.options import CommandToken, Environ
 from syncstate.adapters.backends.xero.config import MAX_BATCH, XeroConfig
 from syncstate.adapters.backends.xero.payloads import XeroMapping
 from syncstate.errors import AuthenticationError, ConfigurationError, InputError
-from syncstate.plugin_options import PluginOption
+from syncstate.plugin_options import PluginOption, company_pairs, http_url, string_tables
 
 __all__ = ["DEFAULT_TOKEN_ENV", "OPTIONS", "from_options", "parse_tenants", "read_mapping"]
 
@@ -52,33 +51,17 @@ class _FileToken(FileToken):
 
 def parse_tenants(text: str) -> dict[str, str]:
     """``COMPANY:TENANT_ID[,COMPANY:TENANT_ID...]`` as a mapping."""
-    tenants: dict[str, str] = {}
-    for part in text.split(","):
-        company, sep, tenant = part.strip().partition(":")
-        if not sep or not company.strip() or not tenant.strip() or " " in tenant.strip():
-            raise InputError("tenant must be COMPANY:TENANT_ID[,COMPANY:TENANT_ID...]")
-        tenants[company.strip()] = tenant.strip()
-    return tenants
+    return company_pairs(
+        text,
+        usage="tenant must be COMPANY:TENANT_ID[,COMPANY:TENANT_ID...]",
+        valid=lambda tenant: " " not in tenant,
+    )
 
 
 def read_mapping(text: str) -> XeroMapping:
     """A mapping file: JSON ``{"contacts": {...}, "items": {...}, "accounts": {...}}``."""
     path = Path(text)
-    try:
-        data: Any = json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read mapping file {path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InputError(f"mapping file {path} is not JSON: {exc}") from None
-    if not isinstance(data, Mapping) or not all(
-        isinstance(table, Mapping)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in table.items())
-        for table in data.values()
-    ):
-        raise InputError(
-            f"mapping file {path}: expected an object of tables (contacts, items, accounts), "
-            "each mapping host ids (strings) to Xero ids or codes (strings)"
-        )
+    data = string_tables(path, "contacts, items, accounts")
     try:
         return XeroMapping.from_dict(data)
     except InputError:
@@ -100,12 +83,6 @@ def _status(text: str) -> str:
     return text
 
 
-def _url(text: str) -> str:
-    if not text.startswith(("https://", "http://")):
-        raise ValueError(text)
-    return text
-
-
 #: the options ``syncstate export --backend xero`` takes (``--backend-option KEY=VALUE``)
 OPTIONS = (
     PluginOption("tenant", parse_tenants, "COMPANY:TENANT_ID[,COMPANY:TENANT_ID...]"),
@@ -113,7 +90,7 @@ OPTIONS = (
     PluginOption("token_env", str, "an environment variable holding the access token"),
     PluginOption("token_file", Path, "a file holding the access token"),
     PluginOption("token_command", str, "a command printing a fresh access token"),
-    PluginOption("base_url", _url, "an http(s) URL of the Accounting API (.../api.xro/2.0)"),
+    PluginOption("base_url", http_url, "an http(s) URL of the Accounting API (.../api.xro/2.0)"),
     PluginOption("max_batch", _batch, f"documents per create request, 2..{MAX_BATCH}"),
     PluginOption("sales_account", str, "account code of invoice lines (default 200)"),
     PluginOption("payment_account", str, "bank account code payments go to (default 090)"),
