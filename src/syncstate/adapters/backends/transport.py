@@ -21,11 +21,13 @@ entry (``httpx.HTTPError``) catches whatever a future httpx adds, as ambiguous.
 
 from __future__ import annotations
 
+from typing import Self
+
 import httpx
 
 from syncstate.errors import AmbiguousOutcome, ConfigurationError, NotSent, SyncStateError
 
-__all__ = ["CLASSES", "transport_error"]
+__all__ = ["CLASSES", "OwnedClient", "transport_error"]
 
 _NOT_SENT = "not sent"
 _AMBIGUOUS = "ambiguous"
@@ -66,3 +68,25 @@ def transport_error(
     return AmbiguousOutcome(
         f"{operation} failed talking to {service} ({type(exc).__name__})", record=record
     )
+
+
+class OwnedClient:
+    """Mixin for HTTP back ends: ``close()`` and ``with`` for the httpx client they may own.
+
+    A back end sets ``self._client`` and ``self._owns_client`` (true when it made the
+    client itself rather than receiving the host's); only an owned client is closed.
+    """
+
+    _client: httpx.Client
+    _owns_client: bool
+
+    def close(self) -> None:
+        """Close the HTTP client if this back end created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -67,6 +67,7 @@ from syncstate.adapters.backends.intacct.queries import (
     read_more,
     timestamp,
 )
+from syncstate.adapters.backends.transport import OwnedClient
 from syncstate.errors import (
     AmbiguousOutcome,
     BackendError,
@@ -84,7 +85,7 @@ log = logging.getLogger("syncstate.adapters.backends.intacct")
 _KEYS_PER_QUERY = 100
 
 
-class IntacctBackend:
+class IntacctBackend(OwnedClient):
     """:class:`~syncstate.ports.AccountingBackend` for Sage Intacct (XML gateway)."""
 
     name = "intacct"
@@ -137,17 +138,6 @@ class IntacctBackend:
     def max_batch(self) -> int:
         """Most create functions in one :meth:`create_batch` request."""
         return self.config.max_batch
-
-    def close(self) -> None:
-        """Close the HTTP client if this back end created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> IntacctBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ plumbing
 

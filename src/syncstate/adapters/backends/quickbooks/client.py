@@ -61,7 +61,7 @@ from syncstate.adapters.backends.quickbooks.payloads import (
     render,
     spec_for,
 )
-from syncstate.adapters.backends.transport import transport_error
+from syncstate.adapters.backends.transport import OwnedClient, transport_error
 from syncstate.errors import (
     AmbiguousOutcome,
     AuthenticationError,
@@ -85,7 +85,7 @@ log = logging.getLogger("syncstate.adapters.backends.quickbooks")
 _KEY_NAMESPACE = uuid.UUID("5b0f6f0e-2d4c-4c1e-9a43-6f1f3c0c5a51")
 
 
-class QuickBooksBackend(QuickBooksDirectory, QuickBooksChanges, QuickBooksAttachments):
+class QuickBooksBackend(OwnedClient, QuickBooksDirectory, QuickBooksChanges, QuickBooksAttachments):
     """:class:`~syncstate.ports.AccountingBackend` for QuickBooks Online (and its name lists)."""
 
     name = "quickbooks"
@@ -143,17 +143,6 @@ class QuickBooksBackend(QuickBooksDirectory, QuickBooksChanges, QuickBooksAttach
     def max_batch(self) -> int:
         """Most documents in one :meth:`create_batch` call."""
         return self.config.max_batch
-
-    def close(self) -> None:
-        """Close the HTTP client if this backend created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> QuickBooksBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ plumbing
 

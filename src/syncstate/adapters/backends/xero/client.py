@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import httpx
 
-from syncstate.adapters.backends.transport import transport_error
+from syncstate.adapters.backends.transport import OwnedClient, transport_error
 from syncstate.adapters.backends.xero import options as xero_options
 from syncstate.adapters.backends.xero.answers import (
     elements,
@@ -81,7 +81,7 @@ _KEYS_PER_FILTER = 20
 _GONE = frozenset({"DELETED"})
 
 
-class XeroBackend:
+class XeroBackend(OwnedClient):
     """:class:`~syncstate.ports.AccountingBackend` for Xero's Accounting API."""
 
     name = "xero"
@@ -144,17 +144,6 @@ class XeroBackend:
     def max_batch(self) -> int:
         """Most documents in one :meth:`create_batch` call."""
         return self.config.max_batch
-
-    def close(self) -> None:
-        """Close the HTTP client if this back end created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> XeroBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ plumbing
 
