@@ -29,6 +29,7 @@ from syncstate.testing.qbo_faults import (
     not_found,
     qbo_time,
 )
+from syncstate.testing.qbo_payments import apply_payment
 from syncstate.testing.qbo_query import run_query
 
 __all__ = ["ENTITY_NAMES", "QboBooks", "QboFaultAnswer", "qbo_time"]
@@ -343,6 +344,8 @@ class QboBooks:
             MetaData={"CreateTime": stamp, "LastUpdatedTime": stamp},
         )
         books.entities[entity][ident] = record
+        if entity == "Payment":
+            apply_payment(books.entities["Invoice"], record, -1)
         self._event(realm, entity, ident, "Create")
         return copy.deepcopy(record)
 
@@ -400,6 +403,9 @@ class QboBooks:
         self._validate(realm, entity, record, self._ids(realm))
         self._check_writable(realm, entity, record)
         self._check_writable(realm, entity, current)
+        if entity == "Payment":  # give the old lines back, then apply the new ones
+            apply_payment(self.realm(realm).entities["Invoice"], current, +1)
+            apply_payment(self.realm(realm).entities["Invoice"], record, -1)
         return self._store(realm, entity, record)
 
     def void(self, realm: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -409,6 +415,8 @@ class QboBooks:
         current = self._current(realm, entity, body)
         self._check_writable(realm, entity, current)
         record = copy.deepcopy(current)
+        if entity == "Payment":
+            apply_payment(self.realm(realm).entities["Invoice"], current, +1)
         for line in record.get("Line") or []:
             line["Amount"] = Decimal(0)
             if "SalesItemLineDetail" in line:
@@ -422,6 +430,8 @@ class QboBooks:
             raise QboFaultAnswer("500", "Unsupported Operation", f"delete {entity}")
         current = self._current(realm, entity, body)
         self._check_writable(realm, entity, current)
+        if entity == "Payment":
+            apply_payment(self.realm(realm).entities["Invoice"], current, +1)
         del self.realm(realm).entities[entity][current["Id"]]
         stamp = qbo_time(self.now())
         tombstone = {"domain": "QBO", "status": "Deleted", "Id": current["Id"]}
