@@ -101,8 +101,12 @@ def main() -> None:
         )
         print(
             f"exported {report.exported} of {len(entries)} time entries "
-            f"({report.retries} retries, {len(report.failed)} failed)"
+            f"({report.retries} retries, {len(report.failed)} failed, "
+            f"{len(report.pending)} pending)"
         )
+        if not report.ok:  # failed, pending (looked up on the next run) or released
+            for key, reason in (*report.failed, *report.pending):
+                print(f"  needs attention: {key.source_id}: {reason}")
         print(f"QuickBooks holds {qbo.count(REALM, 'TimeActivity')} TimeActivity documents")
 
         again = export_records(store, backend, COMPANY, date_range=week)

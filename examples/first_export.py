@@ -44,6 +44,8 @@ def main() -> None:
         # 2. Export: each record is sent once, with an idempotency key.
         report = export_records(store, backend, COMPANY)
         print(f"first export: {report.exported} exported, {len(report.failed)} failed")
+        if not report.ok:  # check ok, not only failed: records may be pending or released
+            print(f"not done: {len(report.pending)} pending, {report.released} released")
 
         # 3. Exported records are hidden from the next export.
         again = export_records(store, backend, COMPANY)
