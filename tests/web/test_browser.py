@@ -153,8 +153,16 @@ def _tick(browser: Any, value: str) -> None:
 
 
 def _wait(condition: Any, seconds: float = 10.0) -> None:
+    """Poll ``condition``; a page replaced while it was being read is simply read again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + seconds
-    while not condition():
+    while True:
+        try:
+            if condition():
+                return
+        except (StaleElementReferenceException, NoSuchElementException):
+            pass  # the page was navigating: look again
         if time.monotonic() > deadline:
             raise AssertionError("the page did not get there in time")
         time.sleep(0.05)
