@@ -32,14 +32,14 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import attrs
 
 from syncstate.testing.intacct_books import FunctionFailure, IntacctBooks
 from syncstate.testing.intacct_query import Cursor, run_query
-from syncstate.testing.qbo_http import QuietServer, RequestHandler
+from syncstate.testing.qbo_http import LocalServer, RequestHandler
 
 __all__ = ["DUPLICATE_CONTROL_ID", "IntacctFaults", "IntacctServer"]
 
@@ -112,7 +112,7 @@ def _text(node: ET.Element | None, tag: str) -> str:
     return (child.text or "").strip() if child is not None else ""
 
 
-class IntacctServer:
+class IntacctServer(LocalServer):
     """The server; a context manager that starts and stops it."""
 
     def __init__(self, *, clock: Callable[[], dt.datetime] | None = None) -> None:
@@ -131,40 +131,17 @@ class IntacctServer:
         self._recent: dict[str, collections.deque[float]] = {}
         self._in_flight = 0
         self._lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ life cycle
 
-    def start(self) -> IntacctServer:
-        """Listen on 127.0.0.1 on a free port in a daemon thread."""
-        handler = type("Handler", (RequestHandler,), {"qbo": self})
-        self._httpd = QuietServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> IntacctServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler bound to this server."""
+        return type("Handler", (RequestHandler,), {"qbo": self})
 
     @property
     def endpoint_url(self) -> str:
         """The gateway URL (pass it as ``IntacctConfig.endpoint_url``)."""
-        if self._httpd is None:
-            raise RuntimeError("the server is not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/ia/xml/xmlgw.phtml"
+        return self.root_url + "/ia/xml/xmlgw.phtml"
 
     # -------------------------------------------------------- test helpers
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import socket
 import struct
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["QuietServer", "RequestHandler"]
+__all__ = ["LocalServer", "QuietServer", "RequestHandler"]
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -69,3 +70,46 @@ class RequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         """Writes, batches and queries."""
         self._serve("POST")
+
+
+class LocalServer:
+    """The life cycle every local test server shares: listen on 127.0.0.1 on a free port
+    in a daemon thread; a context manager that starts and stops it.
+
+    A subclass says which request handler serves it (:meth:`handler`) and builds its
+    service URL from :attr:`root_url`.
+    """
+
+    _httpd: ThreadingHTTPServer | None = None
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler class bound to this server."""
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        """Listen on 127.0.0.1 on a free port in a daemon thread."""
+        self._httpd = QuietServer(("127.0.0.1", 0), self.handler())
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        """``http://127.0.0.1:<port>`` of the running server."""
+        if self._httpd is None:
+            raise RuntimeError("the server is not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"

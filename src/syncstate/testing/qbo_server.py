@@ -37,7 +37,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Mapping
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,7 +46,7 @@ import attrs
 from syncstate.adapters.backends.quickbooks.payloads import dumps, loads
 from syncstate.testing.qbo_books import QboBooks, QboFaultAnswer, qbo_time
 from syncstate.testing.qbo_changes import cdc_answer
-from syncstate.testing.qbo_http import QuietServer, RequestHandler
+from syncstate.testing.qbo_http import LocalServer, RequestHandler
 from syncstate.testing.qbo_oauth import QboOAuth
 from syncstate.testing.qbo_rules import FaultRule, operation_of
 
@@ -92,7 +92,7 @@ class _Answer:
     drop: bool = False
 
 
-class QboServer:
+class QboServer(LocalServer):
     """The server; a context manager that starts and stops it."""
 
     def __init__(self, *, clock: Callable[[], dt.datetime] | None = None) -> None:
@@ -108,40 +108,17 @@ class QboServer:
         self._in_flight: collections.Counter[str] = collections.Counter()
         self._recent: dict[tuple[str, bool], collections.deque[float]] = {}
         self.stats: collections.Counter[str] = collections.Counter()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ life cycle
 
-    def start(self) -> QboServer:
-        """Listen on 127.0.0.1 on a free port in a daemon thread."""
-        handler = type("Handler", (RequestHandler,), {"qbo": self})
-        self._httpd = QuietServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening and wait for the thread."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> QboServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler bound to this server."""
+        return type("Handler", (RequestHandler,), {"qbo": self})
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>`` (pass it as ``QuickBooksConfig.base_url``)."""
-        if self._httpd is None:
-            raise RuntimeError("the server is not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.root_url
 
     # -------------------------------------------------------- test helpers
 

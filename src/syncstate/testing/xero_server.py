@@ -39,14 +39,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
 import attrs
 
 from syncstate.adapters.backends.xero.payloads import dumps, loads
-from syncstate.testing.qbo_http import QuietServer
+from syncstate.testing.qbo_http import LocalServer
 from syncstate.testing.xero_books import COLLECTIONS, ID_FIELDS, XeroBooks, XeroRefusal, xero_date
 from syncstate.testing.xero_http import XeroRequestHandler
 from syncstate.testing.xero_where import compile_where
@@ -88,7 +88,7 @@ class _Answer:
     drop: bool = False
 
 
-class XeroServer:
+class XeroServer(LocalServer):
     """The server; a context manager that starts and stops it."""
 
     def __init__(self, *, clock: Callable[[], dt.datetime] | None = None) -> None:
@@ -106,38 +106,17 @@ class XeroServer:
         self._in_flight: collections.Counter[str] = collections.Counter()
         self._calls: dict[str, collections.deque[float]] = {}
         self._minute: dict[str, collections.deque[float]] = {}
-        self._httpd: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------ life cycle
 
-    def start(self) -> XeroServer:
-        """Listen on 127.0.0.1 on a free port in a daemon thread."""
-        handler = type("Handler", (XeroRequestHandler,), {"xero": self})
-        self._httpd = QuietServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> XeroServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler bound to this server."""
+        return type("Handler", (XeroRequestHandler,), {"xero": self})
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/api.xro/2.0`` (pass it as ``XeroConfig.base_url``)."""
-        if self._httpd is None:
-            raise RuntimeError("the server is not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/api.xro/2.0"
+        return self.root_url + "/api.xro/2.0"
 
     # -------------------------------------------------------- test helpers
 

@@ -17,7 +17,6 @@ no float ever holds an amount.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -25,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from syncstate.adapters.backends.decimal_json import dumps, loads
 from syncstate.adapters.backends.quickbooks.entities import EXTRA_SPECS, RENDERERS
 from syncstate.adapters.backends.quickbooks.specs import (
     EntitySpec,
@@ -306,40 +306,3 @@ def ref_from_entity(kind: str, entity: Mapping[str, Any]) -> RemoteRef:
         kind=kind,
         doc_number=None if doc_number is None else str(doc_number),
     )
-
-
-def _encode(value: Any, out: list[str]) -> None:
-    if isinstance(value, Mapping):
-        out.append("{")
-        for i, (k, v) in enumerate(value.items()):
-            if i:
-                out.append(",")
-            out.append(json.dumps(str(k), ensure_ascii=False))
-            out.append(":")
-            _encode(v, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for i, v in enumerate(value):
-            if i:
-                out.append(",")
-            _encode(v, out)
-        out.append("]")
-    elif isinstance(value, Decimal):
-        out.append(format(value, "f"))
-    elif isinstance(value, float):
-        raise TypeError("floats are not written to QuickBooks; use Decimal")
-    else:
-        out.append(json.dumps(value, ensure_ascii=False))
-
-
-def dumps(value: Any) -> bytes:
-    """JSON bytes with ``Decimal`` written as exact JSON numbers (floats refused)."""
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out).encode("utf-8")
-
-
-def loads(body: bytes | str) -> Any:
-    """Decode a QuickBooks JSON body; numbers with a fraction become ``Decimal``."""
-    return json.loads(body, parse_float=Decimal)

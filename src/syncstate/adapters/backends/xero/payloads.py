@@ -17,7 +17,6 @@ back as ``Decimal`` by :func:`loads`: no float ever holds an amount.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -25,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from syncstate.adapters.backends.decimal_json import dumps, loads
 from syncstate.errors import RemoteValidationError, UnmappedReference
 from syncstate.money import quantize, to_decimal
 from syncstate.ports import Document, DocumentLine, RemoteRef
@@ -320,37 +320,3 @@ def ref_from_element(spec: EntitySpec, element: Mapping[str, Any]) -> RemoteRef:
         kind=spec.kind,
         doc_number=None if number is None else str(number),
     )
-
-
-def _encode(value: Any, out: list[str]) -> None:
-    if isinstance(value, Mapping):
-        out.append("{")
-        for i, (k, v) in enumerate(value.items()):
-            out.append(("," if i else "") + json.dumps(str(k), ensure_ascii=False) + ":")
-            _encode(v, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for i, v in enumerate(value):
-            if i:
-                out.append(",")
-            _encode(v, out)
-        out.append("]")
-    elif isinstance(value, Decimal):
-        out.append(format(value, "f"))
-    elif isinstance(value, float):
-        raise TypeError("floats are not written to Xero; use Decimal")
-    else:
-        out.append(json.dumps(value, ensure_ascii=False))
-
-
-def dumps(value: Any) -> bytes:
-    """JSON bytes with ``Decimal`` written as exact JSON numbers (floats refused)."""
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out).encode("utf-8")
-
-
-def loads(body: bytes | str) -> Any:
-    """Decode a Xero JSON body; numbers with a fraction become ``Decimal``."""
-    return json.loads(body, parse_float=Decimal)
