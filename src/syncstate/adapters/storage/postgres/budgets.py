@@ -21,7 +21,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from syncstate.adapters.storage.postgres.connections import Connection, PostgresConnections
-from syncstate.adapters.storage.postgres.migrations import migrate_postgres, quote_schema
+from syncstate.adapters.storage.postgres.migrations import quote_schema
 from syncstate.errors import StorageError
 from syncstate.ports.budget import BudgetLimits, BudgetScope, BudgetUsage, Grant
 
@@ -127,13 +127,7 @@ class PostgresBudgetStore:
         self._q = quote_schema(schema)
         migrator = PostgresConnections(dsn, max_size=1, connect_timeout=connect_timeout)
         try:
-            migrator.run(
-                "migrate budgets",
-                lambda conn: migrate_postgres(
-                    conn, "budgets", BUDGET_MIGRATIONS_POSTGRES, schema=schema
-                ),
-                transaction=False,
-            )
+            migrator.migrate("budgets", BUDGET_MIGRATIONS_POSTGRES, schema=schema)
         finally:
             migrator.close()
         self.shown = migrator.shown

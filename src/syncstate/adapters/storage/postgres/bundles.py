@@ -33,7 +33,7 @@ from psycopg_pool import ConnectionPool
 from syncstate.adapters.storage.base import check_company, utc
 from syncstate.adapters.storage.memory.bundles import check_entry, entry_order
 from syncstate.adapters.storage.postgres.connections import Connection, PostgresConnections
-from syncstate.adapters.storage.postgres.migrations import migrate_postgres, quote_schema
+from syncstate.adapters.storage.postgres.migrations import quote_schema
 from syncstate.adapters.storage.postgres.state import PostgresStore
 from syncstate.domain.records import RecordKey
 from syncstate.domain.state import Event
@@ -127,13 +127,7 @@ class PostgresBundleStore:
             attempts=attempts,
         )
         try:
-            self._db.run(
-                "migrate bundles",
-                lambda conn: migrate_postgres(
-                    conn, "bundles", BUNDLE_MIGRATIONS_POSTGRES, schema=schema
-                ),
-                transaction=False,
-            )
+            self._db.migrate("bundles", BUNDLE_MIGRATIONS_POSTGRES, schema=schema)
         except BaseException:
             self.close()
             raise

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -220,6 +220,16 @@ class PostgresConnections:
                     f"the lock of company {company!r} was lost while held (its connection "
                     f"broke, so others may have run meanwhile): {exc}"
                 ) from exc
+
+    def migrate(self, component: str, steps: Sequence[str], *, schema: str) -> None:
+        """Bring ``component``'s tables in ``schema`` up to date (under the migration lock)."""
+        from syncstate.adapters.storage.postgres.migrations import migrate_postgres
+
+        self.run(
+            f"migrate {component}",
+            lambda conn: migrate_postgres(conn, component, steps, schema=schema),
+            transaction=False,
+        )
 
     def close(self) -> None:
         """Close the pool opened here (a host's pool or factory is left alone)."""

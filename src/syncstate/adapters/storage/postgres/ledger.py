@@ -23,7 +23,7 @@ from psycopg_pool import ConnectionPool
 
 from syncstate.adapters.storage.postgres.connections import Connection, PostgresConnections
 from syncstate.adapters.storage.postgres.ledger_work import PostgresWorkTables
-from syncstate.adapters.storage.postgres.migrations import migrate_postgres, quote_schema
+from syncstate.adapters.storage.postgres.migrations import quote_schema
 from syncstate.domain.repost.findings import Calculator
 from syncstate.domain.repost.receivables import AllocRow, BalanceRow, DepositTotals, DocRow
 from syncstate.domain.repost.wip import WipEntry
@@ -214,13 +214,7 @@ class PostgresLedgerStore(PostgresWorkTables):
             attempts=attempts,
         )
         try:
-            self._db.run(
-                "migrate",
-                lambda conn: migrate_postgres(
-                    conn, "repost", REPOST_MIGRATIONS_POSTGRES, schema=schema
-                ),
-                transaction=False,
-            )
+            self._db.migrate("repost", REPOST_MIGRATIONS_POSTGRES, schema=schema)
         except BaseException:
             self.close()
             raise

@@ -38,7 +38,7 @@ from psycopg_pool import ConnectionPool
 
 from syncstate.adapters.storage.base import utc
 from syncstate.adapters.storage.postgres.connections import Connection, PostgresConnections
-from syncstate.adapters.storage.postgres.migrations import migrate_postgres, quote_schema
+from syncstate.adapters.storage.postgres.migrations import quote_schema
 from syncstate.adapters.storage.postgres.mirror_load import (
     abandoned_generations,
     drop_generation,
@@ -112,13 +112,7 @@ class PostgresMirrorStore:
         self._mutex = threading.RLock()
         self._held: dict[str, tuple[str, contextlib.ExitStack, Connection]] = {}
         try:
-            self._db.run(
-                "migrate mirror",
-                lambda conn: migrate_postgres(
-                    conn, "mirror", MIRROR_MIGRATIONS_POSTGRES, schema=schema
-                ),
-                transaction=False,
-            )
+            self._db.migrate("mirror", MIRROR_MIGRATIONS_POSTGRES, schema=schema)
         except BaseException:
             self.close()
             raise

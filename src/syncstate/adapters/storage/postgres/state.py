@@ -62,7 +62,6 @@ from syncstate.adapters.storage.postgres.bulk import (
 from syncstate.adapters.storage.postgres.connections import Connection, PostgresConnections
 from syncstate.adapters.storage.postgres.migrations import (
     STATE_MIGRATIONS_POSTGRES,
-    migrate_postgres,
     quote_schema,
 )
 from syncstate.adapters.storage.postgres.rows import db_status_row, from_db_status, stored
@@ -124,13 +123,7 @@ class PostgresStore:
             attempts=attempts,
         )
         try:
-            self._db.run(
-                "migrate",
-                lambda conn: migrate_postgres(
-                    conn, "state", STATE_MIGRATIONS_POSTGRES, schema=schema
-                ),
-                transaction=False,
-            )
+            self._db.migrate("state", STATE_MIGRATIONS_POSTGRES, schema=schema)
         except BaseException:
             self.close()
             raise
