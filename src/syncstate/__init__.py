@@ -136,7 +136,9 @@ if TYPE_CHECKING:
     from syncstate.adapters.storage.sqlite.mirror import SQLiteMirrorStore
     from syncstate.domain.bundling import Bundle, BundleKind, BundlingPolicy, make_bundle
     from syncstate.domain.mapping import MappingKind, Mappings
+    from syncstate.domain.mirror_attempts import MirrorAttempt
     from syncstate.domain.repost.findings import Finding, Findings
+    from syncstate.domain.repost.journal import RepostJournalEntry
     from syncstate.domain.repost.projects import repost_projects
     from syncstate.domain.repost.receivables import (
         Allocation,
@@ -164,6 +166,7 @@ if TYPE_CHECKING:
     from syncstate.ports.changes import RemoteChange
     from syncstate.ports.ledger import WorkLedger
     from syncstate.ports.names import NameCandidate, NameMatch
+    from syncstate.ports.repost_journal import JournaledWorkLedger
     from syncstate.services.budgets import Budgets
     from syncstate.services.bundle_export import (
         export_bundles,
@@ -173,8 +176,10 @@ if TYPE_CHECKING:
     )
     from syncstate.services.bundling import BundleService
     from syncstate.services.customer_sync import sync_customers
+    from syncstate.services.directory_sync import DirectorySync, sync_items, sync_vendors
     from syncstate.services.fanout import PageOutcome, companies_with_work, export_page
     from syncstate.services.mirror import MirrorService
+    from syncstate.services.reference_check import checked_renderers
     from syncstate.services.remote_changes import (
         RemoteChangeOutcome,
         RemoteChangesReport,
@@ -189,12 +194,13 @@ if TYPE_CHECKING:
         plan_receivables_repost,
         repost_receivables_streamed,
     )
-    from syncstate.services.repost_wip import WipPlan, plan_wip_repost
+    from syncstate.services.repost_wip import WipPlan, incremental_wip_repost, plan_wip_repost
     from syncstate.services.repost_work import (
         WorkPlan,
         apply_work_plan,
         plan_projects_repost,
         plan_staff_repost,
+        work_journal,
     )
     from syncstate.services.retry import RetryPolicy
 
@@ -263,6 +269,7 @@ __all__ = [
     "ConfigurationError",
     "ConfirmationError",
     "DateRange",
+    "DirectorySync",
     "DocKind",
     "Document",
     "DocumentLine",
@@ -288,6 +295,7 @@ __all__ = [
     "InterchangeError",
     "InvalidTransition",
     "JournalEntry",
+    "JournaledWorkLedger",
     "MappingError",
     "MappingKind",
     "Mappings",
@@ -297,6 +305,7 @@ __all__ = [
     "MemoryMirrorStore",
     "MemoryRepostLedger",
     "MemoryStore",
+    "MirrorAttempt",
     "MirrorService",
     "Money",
     "MoneyError",
@@ -331,6 +340,7 @@ __all__ = [
     "RemoteNotFound",
     "RemoteRef",
     "RemoteValidationError",
+    "RepostJournalEntry",
     "RepostLedger",
     "ResetPlan",
     "ResetResult",
@@ -383,6 +393,7 @@ __all__ = [
     "available_mirror_stores",
     "available_stores",
     "check_sie",
+    "checked_renderers",
     "companies_with_work",
     "diagnose_ledger",
     "drill_down",
@@ -393,6 +404,7 @@ __all__ = [
     "format_amount",
     "idempotency_key",
     "import_receivables",
+    "incremental_wip_repost",
     "make_bundle",
     "mapping_tables",
     "open_backend",
@@ -421,12 +433,15 @@ __all__ = [
     "repost_wip",
     "resolve_remote_change",
     "sync_customers",
+    "sync_items",
     "sync_results",
+    "sync_vendors",
     "to_decimal",
     "transition",
     "unbundle_and_reverse",
     "unexport",
     "unlink",
     "unmark_historical",
+    "work_journal",
     "write_sie",
 ]

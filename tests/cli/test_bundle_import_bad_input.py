@@ -16,48 +16,14 @@ import pytest
 from repost_fuzz_support import table_rows
 
 import syncstate.cli as cli
+from syncstate.testing.fuzz import BUNDLE_CSV, mutate_csv
 
-HEADER = (
-    "type,id,client,date,resource,quantity,unit_price,amount,currency,tax_code,description,"
-    "method,reference"
-)
-LINES = [
-    "usage_log,u1,ann,2024-03-01,room,2,40.00,,USD,,,,",
-    "payment,p1,ann,2024-03-01,,,,80.00,USD,,,card,",
-    "usage_log,u2,bob,2024-03-02,laser,1.5,99.125,,USD,,,,",
-    "usage_log,u3,bob,2024-03-02,laser,1,1,1500,JPY,,,,",
-]
-CSV = "\n".join([HEADER, *LINES]) + "\n"
-NUMBERS = [
-    "1e999999", "-1E+30", "9" * 30, "9" * 16, "99999999", "1." + "1" * 30, "0.001", "NaN",
-    "Infinity", "-0", "", "x", "9" * 5000, "1e-999999", "0.0000001", "١٢",
-]  # fmt: skip
+CSV = BUNDLE_CSV
 
 
 def mutate(rng: random.Random) -> tuple[str, bytes]:
     """One mutation of CSV: its class and the file's bytes."""
-    kind = rng.choice(["flip", "truncate", "non-utf8", "nul", "huge", "fields", "number", "number"])
-    raw = CSV.encode()
-    at = rng.randrange(len(raw))
-    if kind == "flip":
-        flipped = bytearray(raw)
-        for _ in range(rng.randint(1, 4)):
-            flipped[rng.randrange(len(flipped))] = rng.randrange(256)
-        return kind, bytes(flipped)
-    if kind == "truncate":
-        return kind, raw[:at]
-    if kind in ("non-utf8", "nul", "huge"):
-        insert = {"non-utf8": rng.choice([b"\xff", b"\x80", b"\xe9"]), "nul": b"\x00"}
-        return kind, raw[:at] + insert.get(kind, b"a" * 200_000) + raw[at:]
-    lines = CSV.splitlines()
-    n = rng.randrange(1, len(lines))
-    cells = lines[n].split(",")
-    if kind == "fields":
-        cells = cells[: rng.randrange(len(cells))] if rng.random() < 0.5 else [*cells, "x"]
-    else:
-        cells[rng.choice([5, 6, 7])] = rng.choice(NUMBERS)
-    lines[n] = ",".join(cells)
-    return kind, ("\n".join(lines) + "\n").encode()
+    return mutate_csv(rng, CSV)
 
 
 def test_mutated_csv_files_never_crash_and_a_refused_import_writes_nothing(

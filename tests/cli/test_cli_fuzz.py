@@ -7,7 +7,6 @@ is pointed at is a real syncstate database or a hostile file.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -19,40 +18,19 @@ from hypothesis import strategies as st
 
 from syncstate import SQLiteStore, TimeEntry
 from syncstate.cli import COMMANDS, build_parser, main
+from syncstate.testing.fuzz import CLI_VALUES, command_options
 
 #: commands left out: the demo runs a whole tour and serve starts a web server
 SKIP = {"demo", "serve"}
 
 
-def _options(
-    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
-) -> dict[tuple[str, ...], list[str]]:
-    """Each (sub-)command path with the option strings its parser accepts."""
-    found: dict[tuple[str, ...], list[str]] = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                found.update(_options(sub, (*prefix, name)))
-    if prefix:
-        found[prefix] = [o for a in parser._actions for o in a.option_strings if o != "-h"]
-        found[prefix] = [o for o in found[prefix] if o != "--help"]
-    return found
-
-
 COMMAND_OPTIONS = {
     path: opts
-    for path, opts in _options(build_parser()).items()
+    for path, opts in command_options(build_parser()).items()
     if path[0] in COMMANDS and path[0] not in SKIP
 }
 
-values = st.one_of(
-    st.sampled_from(
-        ["acme", "", "-", "--", "0", "-1", "1e999999", "9" * 5000, "2026-02-30", "2026-03-01",
-         "9999-12-31", "nan", "a=b", "=x", "\x00", "é\u202e", "../../etc/passwd", "{}", "[]",
-         "memory", "quickbooks", "time_entry", "all", "exported", "J-100"]
-    ),
-    st.text(max_size=12),
-)  # fmt: skip
+values = st.one_of(st.sampled_from(CLI_VALUES), st.text(max_size=12))
 
 
 @pytest.fixture(scope="module")

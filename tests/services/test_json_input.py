@@ -74,7 +74,7 @@ def test_an_unreadable_file_is_an_interchange_error(tmp_path: Path) -> None:
 def test_amounts_name_the_document_and_field(amount: str, message: str) -> None:
     with pytest.raises(InterchangeError) as caught:
         receivables_from_json(parse_json(_raw(amount), source="l.json"), source="l.json")
-    assert "l.json: document INV-1: field 'amount'" in str(caught.value)
+    assert "l.json: document INV-1: field 'documents[0].amount'" in str(caught.value)
     assert message in str(caught.value)
 
 
@@ -98,9 +98,9 @@ def test_wip_fields_are_checked_and_messages_stay_on_one_line(
     text = str(caught.value)
     assert "\n" not in text and "\x1b" not in text
     if message is not None:
-        assert f"field '{field}'" in text and message in text
+        assert f"field 'entries[0].{field}'" in text and message in text
     else:  # the second entry lacks its date; the first one's odd id was read as given
-        assert "document W2: field 'date': is required" in text
+        assert "document W2: field 'entries[1].date': is required" in text
 
 
 def test_load_json_accepts_a_plain_string_path(tmp_path: Path) -> None:

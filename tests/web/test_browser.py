@@ -2,7 +2,8 @@
 
 One server (uvicorn, on 127.0.0.1) and one browser for the module. Each workflow is
 what an operator does by hand: filter, search, unlink, relink; reset with the
-acknowledgement; export with live progress; a repost drill-down. Screenshots go to
+acknowledgement; export with live progress; a repost drill-down; the mirror's balances
+per account; the history of records per export state. Screenshots go to
 ``$SYNCSTATE_TEST_ARTIFACTS/web`` when it is set (CI keeps them), else to a temporary
 folder. Skipped with the reason when the browser is missing, except in CI (``CI`` set).
 """
@@ -25,6 +26,7 @@ from syncstate.adapters.backends.memory import MemoryBackend
 from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.services.bundling import BundleService
 from syncstate.web import create_app
+from web_books import HOSTILE_ACCOUNT, Y2023, BooksSource
 from web_panel import (
     HOSTILE_ID,
     authorize,
@@ -94,6 +96,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SQLi
     mirror = SQLiteMirrorStore(folder / "books.db")
     files = [write_sie(folder / f"acme-{y}.se", "acme", y, 3) for y in (2024, 2025)]
     MirrorService(mirror).load("acme", SieSource(files))
+    MirrorService(mirror).load("acme", BooksSource())  # 2023: balances, an HTML account name
     app = create_app(
         store,
         authorize=authorize,
@@ -310,3 +313,82 @@ def test_clear_and_reload_from_an_uploaded_sie_file(server: Any, browser: Any, s
     browser.get(f"{url}/c/acme/mirror")
     cells = browser.find_elements(_by("CSS_SELECTOR"), 'tr[data-year="2025-01-01..2025-12-31"] td')
     assert cells[2].text == "2"
+
+
+ACCOUNTS = "table.balances tbody tr[data-account]"
+
+
+def _cells(browser: Any, css: str) -> list[list[str]]:
+    rows = browser.find_elements(_by("CSS_SELECTOR"), css)
+    return [[c.text for c in row.find_elements(_by("TAG_NAME"), "td")] for row in rows]
+
+
+def test_mirror_balances_per_account_filtered(server: Any, browser: Any, shots: Path) -> None:
+    url, _, _ = server
+    browser.get(f"{url}/c/acme/mirror")
+    browser.find_element(_by("CSS_SELECTOR"), f'a.balances[href$="/{Y2023}/balances"]').click()
+    _shows(browser, "h1", f"fiscal year {Y2023}")
+    rows = _cells(browser, ACCOUNTS)
+    assert [r[0] for r in rows] == ["1510", "1930", "2440", "3001", "5010"]
+    assert rows[2][1:] == [HOSTILE_ACCOUNT, "-300.00", "-0.005", "-300.005"]  # shown as text
+    assert browser.execute_script("return document.querySelectorAll('main img').length") == 0
+    totals = browser.find_elements(_by("CSS_SELECTOR"), "table.balances tfoot td")
+    assert [t.text for t in totals] == ["950.50", "0.000", "950.495"]
+    aligned = browser.execute_script(
+        "return [...document.querySelectorAll('table.balances td.money')]"
+        ".map(td => getComputedStyle(td).textAlign)"
+    )
+    assert set(aligned) == {"right"}
+    browser.save_screenshot(str(shots / "mirror-balances.png"))
+    box = browser.find_element(_by("ID"), "account-filter")
+    box.send_keys("19\n")
+    _wait(
+        lambda: [r[0] for r in _cells(browser, "table.balances tbody tr[data-account]")] == ["1930"]
+    )
+    # the stated closing balance the vouchers do not explain is flagged; the totals are not
+    assert _cells(browser, ACCOUNTS)[0][2:] == ["1000.00", "-99.995", "≠ 900.00"]
+    totals = browser.find_elements(_by("CSS_SELECTOR"), "table.balances tfoot td")
+    assert [t.text for t in totals] == ["1000.00", "-99.995", "900.00"]
+    browser.find_element(_by("ID"), "all-accounts").click()
+    _wait(lambda: len(_cells(browser, ACCOUNTS)) == 5)
+
+
+def test_records_per_export_state_over_time(server: Any, browser: Any, shots: Path) -> None:
+    url, _, _ = server
+    browser.get(f"{url}/c/acme/")
+    browser.find_element(_by("LINK_TEXT"), "History").click()
+    _shows(browser, "h1", "Records per export state over time")
+    for field, day in (("start", "2026-02-24"), ("end", "2026-03-12")):
+        element = browser.find_element(_by("ID"), field)
+        browser.execute_script("arguments[0].value = arguments[1]", element, day)
+    browser.find_element(_by("ID"), "show").click()
+    _wait(lambda: "start=2026-02-24" in browser.current_url)
+    columns = browser.find_elements(_by("CSS_SELECTOR"), "#history-chart g.column")
+    assert len(columns) == 17  # a column per day, drawn without any charting library
+    title = browser.find_element(_by("CSS_SELECTOR"), "#history-chart > title")
+    assert title.get_attribute("textContent") == (
+        "Records per export state, per day, 2026-02-24 to 2026-03-12"
+    )
+    second = browser.find_element(_by("CSS_SELECTOR"), 'g.column[data-label="2026-03-02"]')
+    parts = {
+        p.get_attribute("data-state"): int(p.get_attribute("data-value"))
+        for p in second.find_elements(_by("CSS_SELECTOR"), "rect.part")
+    }
+    assert parts["exported"] >= 4 and parts["failed"] >= 3
+    assert float(second.find_element(_by("CSS_SELECTOR"), "rect.part").get_attribute("height")) > 5
+    # the table beneath holds the same numbers
+    table = browser.find_elements(_by("CSS_SELECTOR"), "table.history-data tbody tr")
+    assert len(table) == 17
+    for column, row in zip(columns, table, strict=True):
+        assert row.find_elements(_by("TAG_NAME"), "td")[-1].text == column.get_attribute(
+            "data-total"
+        )
+    browser.save_screenshot(str(shots / "history.png"))
+
+
+def test_company_b_balances_and_chart_are_not_reachable_by_url(server: Any, browser: Any) -> None:
+    url, _, _ = server
+    for path in (f"/c/globex/mirror/{Y2023}/balances", "/c/globex/history"):
+        browser.get(f"{url}{path}")
+        _shows(browser, ".error", "There is no such company in your panel.")
+        assert not browser.find_elements(_by("CSS_SELECTOR"), "table.balances, svg#history-chart")

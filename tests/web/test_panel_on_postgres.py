@@ -12,11 +12,14 @@ from starlette.testclient import TestClient
 from postgres_server import pg_dsn, pg_schema, require_postgres_driver  # noqa: F401
 from syncstate.domain.records import RecordKey
 from syncstate.web import create_app
+from web_books import EXPECTED, TOTALS, Y2023, BooksSource, seed_history
 from web_panel import authorize, client_for, csrf_of, seed, state_of
 
 require_postgres_driver()
 
+from syncstate.adapters.storage.postgres.mirror import PostgresMirrorStore  # noqa: E402
 from syncstate.adapters.storage.postgres.state import PostgresStore  # noqa: E402
+from syncstate.services.mirror import MirrorService  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 
@@ -59,3 +62,20 @@ def test_an_acknowledged_reset_on_postgres(client: TestClient, pg_store: Any) ->
     assert done.status_code == 200
     assert state_of(pg_store, "acme", "A-1") == state_of(pg_store, "acme", "A-3") == "not_exported"
     assert state_of(pg_store, "globex", "G-1") == "exported"
+
+
+def test_mirror_balances_and_state_history_on_postgres(pg_store: Any) -> None:
+    mirror = PostgresMirrorStore.beside(pg_store)
+    for company in ("acme", "globex"):
+        MirrorService(mirror).load(company, BooksSource())
+    seed_history(pg_store, "acme")
+    client = client_for(create_app(pg_store, authorize=authorize, mirror=mirror), "alice")
+    page = client.get(f"/c/acme/mirror/{Y2023}/balances").text
+    assert re.findall(r'<tr data-account="(\d+)"', page) == sorted(EXPECTED)
+    amounts = re.findall(r'data-total="[a-z]+">([^<]*)<', page)
+    assert tuple(amounts) == TOTALS
+    assert client.get(f"/c/globex/mirror/{Y2023}/balances").status_code == 404
+    history = client.get("/c/acme/history?start=2026-03-01&end=2026-03-12").text
+    totals = re.findall(r'<g class="column" data-label="[^"]+" data-total="(\d+)"', history)
+    assert totals[0] == "2" and totals[-1] == "12"
+    assert client.get("/c/globex/history").status_code == 404

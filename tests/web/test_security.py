@@ -9,7 +9,16 @@ from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.web import Viewer
 from web_panel import AT, HOSTILE_ID, client_for, csrf_of, record, state_of
 
-PAGES = ["/", "/c/acme/", "/c/acme/results", "/c/acme/reset", "/c/acme/export", "/c/acme/repost"]
+PAGES = [
+    "/",
+    "/c/acme/",
+    "/c/acme/results",
+    "/c/acme/history",
+    "/c/acme/reset",
+    "/c/acme/export",
+    "/c/acme/repost",
+    "/c/acme/mirror/2025-01-01..2025-12-31/balances",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -27,6 +36,8 @@ def test_nobody_signed_in_gets_401_and_no_data(app: object, path: str) -> None:
         "/c/globex/results?filter=failed&q=G-5",
         "/c/globex/reset?start=2026-03-01&end=2026-03-31&employee=emp-a",
         "/c/globex/export",
+        "/c/globex/history",
+        "/c/globex/history?start=2026-03-01&end=2026-03-31",
     ],
 )
 def test_a_user_of_company_a_cannot_read_company_b_by_editing_the_url(

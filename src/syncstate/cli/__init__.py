@@ -114,16 +114,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc, EXIT_USAGE, json_errors)
     except SyncStateError as exc:
         return _fail(exc, EXIT_FAILURE, json_errors)
+    except BrokenPipeError:  # before OSError, of which it is one
+        # the reader went away (``syncstate ... | head``): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except OSError as exc:  # a file the command was given cannot be read or written
         return _fail(exc, EXIT_USAGE, json_errors)
     except KeyboardInterrupt:
         print("syncstate: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # the reader went away (``syncstate ... | head``): stop quietly, as Unix tools do
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
     except Exception as exc:  # a defect: still one line, never a traceback for a user
         log.debug("unexpected error in syncstate %s", getattr(args, "command", ""), exc_info=True)
         return _fail(

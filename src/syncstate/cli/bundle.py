@@ -15,6 +15,8 @@ Sub-commands (every one takes ``--company`` and ``--json``)::
     map KIND LOCAL REMOTE  map a client / resource / payment method
     mappings               list the mappings
     customers              create or match remote customers for the clients
+    vendors --vendor ID=NAME   create or match remote vendors for suppliers
+    items [--item ID=NAME]     create or match remote items for the resources (Parent:Child)
     pdf ID --out FILE      the remote document as a PDF
 """
 
@@ -33,6 +35,9 @@ from syncstate.cli._common import (
     print_table,
 )
 from syncstate.cli.backend_args import add_backend_arguments, open_cli_backend
+from syncstate.cli.directory import ACTIONS as DIRECTORY_ACTIONS
+from syncstate.cli.directory import add_actions as add_directory_actions
+from syncstate.cli.directory import run_action as run_directory_action
 from syncstate.domain.records import RecordKey
 from syncstate.domain.state import ExportState
 from syncstate.errors import InputError
@@ -107,13 +112,14 @@ def register(sub: Any) -> None:
     p.add_argument("--reverse", action="store_true", help="also delete/void remote documents")
     _add_backend(p)
     p = action("map", "map a client, bookable resource or payment method")
-    p.add_argument("kind", choices=["customer", "item", "deposit_account"])
+    p.add_argument("kind", choices=["customer", "item", "deposit_account", "vendor"])
     p.add_argument("local")
     p.add_argument("remote", help="the back end's id ('' deletes the mapping)")
     action("mappings", "list the mappings")
     p = action("customers", "create or match remote customers for the clients")
     p.add_argument("--dry-run", action="store_true")
     _add_backend(p)
+    add_directory_actions(action, _add_backend)
     p = action("pdf", "write a reconciled bundle's remote document as a PDF")
     p.add_argument("bundle_id")
     p.add_argument("--out", type=Path, required=True)
@@ -315,6 +321,8 @@ def _remote(service: BundleService, args: argparse.Namespace) -> int:
             else:
                 print_table(["client", "name", "action", "remote id"], rows)
             return 0
+        if args.action in DIRECTORY_ACTIONS:
+            return run_directory_action(service, backend, args)
         pdf = fetch_bundle_pdf(service, backend, co, args.bundle_id)
         args.out.write_bytes(pdf)
         if as_json:

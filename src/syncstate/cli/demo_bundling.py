@@ -21,14 +21,13 @@ from syncstate.adapters.backends.quickbooks.client import (
     TokenProvider,
 )
 from syncstate.adapters.backends.quickbooks.payloads import QboMapping
-from syncstate.adapters.storage.sqlite.bundles import SQLiteBundleStore
-from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.cli.demo_text import Say, named, table
 from syncstate.domain.bundling import BundleKind
 from syncstate.domain.mapping import MappingKind
 from syncstate.domain.records import SourceRecord
 from syncstate.domain.transactions import Payment, UsageLog
 from syncstate.errors import MappingError
+from syncstate.ports import BundleStore, StateStore
 from syncstate.services.bundle_export import export_bundles, mapping_tables, unbundle_and_reverse
 from syncstate.services.bundling import BundleService
 from syncstate.services.customer_sync import sync_customers
@@ -75,15 +74,18 @@ def coworking_transactions() -> list[SourceRecord]:
 
 
 def bundling_tour(
-    store: SQLiteStore,
+    store: StateStore,
+    bundles: BundleStore,
     server: QboServer,
     client: httpx.Client,
     tokens: TokenProvider,
     say: Say,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Run the bundling section against its own QuickBooks company; return its summary."""
-    bundles = SQLiteBundleStore.beside(store)
+    """Run the bundling section against its own QuickBooks company; return its summary.
+
+    ``bundles`` is the bundle store beside ``store`` (one transaction per un-bundle).
+    """
     service = BundleService(store, bundles)
     realm = "4620816365"
     backend = QuickBooksBackend(
@@ -94,73 +96,70 @@ def bundling_tour(
     )
     # one request at a time: five bundles, and remote ids in the order of the table below
     options = ExportOptions(concurrency=1, use_batch=False)
+    store.ingest(COWORKING, coworking_transactions(), at=now, actor="demo")
+    say(
+        f"\n9. Bundling for a second company, {COWORKING} (a coworking space): "
+        "usage logs and payments become sales receipts, invoices and payments."
+    )
+    backlog = service.mark_historical(COWORKING, cutoff=dt.date(2026, 2, 28))
+    say(f"  {backlog.total} January transactions marked historical: never exported.")
+    made = service.bundle(COWORKING)
+    counts = made.counts()
+    say(
+        f"  bundled: {counts['sales_receipt']} sales receipts (paid at use), "
+        f"{counts['invoice']} invoices (on account), {counts['payment']} payment "
+        "(applied to the oldest open invoice first)"
+    )
+
     try:
-        store.ingest(COWORKING, coworking_transactions(), at=now, actor="demo")
-        say(
-            f"\n9. Bundling for a second company, {COWORKING} (a coworking space): "
-            "usage logs and payments become sales receipts, invoices and payments."
-        )
-        backlog = service.mark_historical(COWORKING, cutoff=dt.date(2026, 2, 28))
-        say(f"  {backlog.total} January transactions marked historical: never exported.")
-        made = service.bundle(COWORKING)
-        counts = made.counts()
-        say(
-            f"  bundled: {counts['sales_receipt']} sales receipts (paid at use), "
-            f"{counts['invoice']} invoices (on account), {counts['payment']} payment "
-            "(applied to the oldest open invoice first)"
-        )
+        export_bundles(service, backend, COWORKING, options=options)
+    except MappingError as exc:
+        say(f"  export refused before sending anything: {len(exc.missing)} missing mappings")
+        for missing in exc.missing:
+            say(
+                f"    {missing.kind.label} {missing.local!r}: {missing.kind.value} "
+                f"{missing.reason} (needed by {named(missing.records)})"
+            )
+    sync_customers(service, backend, COWORKING, clients=CLIENTS)
+    for resource, name in RESOURCES.items():
+        item = server.add(realm, "Item", {"Name": name, "Type": "Service"})
+        service.set_mapping(COWORKING, MappingKind.ITEM, resource, item)
+    say("  customers created in QuickBooks and items mapped; exporting again:")
+    report = export_bundles(service, backend, COWORKING, options=options)
+    outcomes = ", ".join(f"{n} {outcome}" for outcome, n in report.summary().items())
+    say(f"  {outcomes}:")
+    views = service.reconciled(COWORKING)
+    table(
+        say,
+        ["bundle", "kind", "client", "total", "remote_id", "members"],
+        [[v.bundle.bundle_id[:12], v.bundle.kind.value, v.bundle.client, v.bundle.total,
+          v.remote_id, len(v.bundle.members)] for v in views],
+    )  # fmt: skip
 
-        try:
-            export_bundles(service, backend, COWORKING, options=options)
-        except MappingError as exc:
-            say(f"  export refused before sending anything: {len(exc.missing)} missing mappings")
-            for missing in exc.missing:
-                say(
-                    f"    {missing.kind.label} {missing.local!r}: {missing.kind.value} "
-                    f"{missing.reason} (needed by {named(missing.records)})"
-                )
-        sync_customers(service, backend, COWORKING, clients=CLIENTS)
-        for resource, name in RESOURCES.items():
-            item = server.add(realm, "Item", {"Name": name, "Type": "Service"})
-            service.set_mapping(COWORKING, MappingKind.ITEM, resource, item)
-        say("  customers created in QuickBooks and items mapped; exporting again:")
-        report = export_bundles(service, backend, COWORKING, options=options)
-        outcomes = ", ".join(f"{n} {outcome}" for outcome, n in report.summary().items())
-        say(f"  {outcomes}:")
-        views = service.reconciled(COWORKING)
-        table(
-            say,
-            ["bundle", "kind", "client", "total", "remote_id", "members"],
-            [[v.bundle.bundle_id[:12], v.bundle.kind.value, v.bundle.client, v.bundle.total,
-              v.remote_id, len(v.bundle.members)] for v in views],
-        )  # fmt: skip
-
-        receipts = {v.bundle.client: v for v in views if v.bundle.kind is BundleKind.SALES_RECEIPT}
-        again = export_bundles(
-            service,
-            backend,
-            COWORKING,
-            overwrite=True,
-            options=options,
-            bundle_ids=[receipts["lee"].bundle.bundle_id],
-        )
-        say(
-            f"  exporting lee's reconciled receipt again: {again.outcomes[0].outcome}; "
-            f"QuickBooks still holds {server.count(realm, 'SalesReceipt')} sales receipts."
-        )
-        undone = unbundle_and_reverse(
-            service, COWORKING, [receipts["kim"].bundle.bundle_id], backend=backend, reverse=True
-        )
-        say(
-            f"  un-bundled kim's receipt with reverse export: {len(undone.reversed)} document "
-            f"voided, {len(undone.reopened)} transactions open to bundle again."
-        )
-        return {
-            "historical": backlog.total,
-            "bundles": counts,
-            "exported": report.summary(),
-            "overwrite": again.outcomes[0].outcome,
-            "reopened": len(undone.reopened),
-        }
-    finally:
-        bundles.close()
+    receipts = {v.bundle.client: v for v in views if v.bundle.kind is BundleKind.SALES_RECEIPT}
+    again = export_bundles(
+        service,
+        backend,
+        COWORKING,
+        overwrite=True,
+        options=options,
+        bundle_ids=[receipts["lee"].bundle.bundle_id],
+    )
+    say(
+        f"  exporting lee's reconciled receipt again: {again.outcomes[0].outcome}; "
+        f"QuickBooks still holds {server.count(realm, 'SalesReceipt')} sales receipts."
+    )
+    undone = unbundle_and_reverse(
+        service, COWORKING, [receipts["kim"].bundle.bundle_id], backend=backend, reverse=True
+    )
+    say(
+        f"  un-bundled kim's receipt with reverse export: {len(undone.reversed)} document "
+        f"voided, {len(undone.reopened)} transactions open to bundle again."
+    )
+    return {
+        "historical": backlog.total,
+        "bundles": counts,
+        "exported": report.summary(),
+        "overwrite": again.outcomes[0].outcome,
+        "reopened": len(undone.reopened),
+    }

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from syncstate.adapters.backends.sie.source import SieSource
-from syncstate.adapters.storage.sqlite.mirror import SQLiteMirrorStore
 from syncstate.errors import ConfirmationError
 from syncstate.periods import FiscalYear
+from syncstate.ports import MirrorStore
 from syncstate.services.mirror import MirrorService
 
 __all__ = ["SUBSIDIARY", "mirror_tour", "write_demo_sie"]
@@ -67,60 +67,56 @@ def write_demo_sie(path: Path, *, drifted: bool = False) -> Path:
     return path
 
 
-def mirror_tour(db: Path, folder: Path, say: Callable[[str], None]) -> dict[str, Any]:
-    """Run the mirror section on the demo database; return its summary."""
-    store = SQLiteMirrorStore(db)
+def mirror_tour(store: MirrorStore, folder: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Run the mirror section on the demo's mirror store; return its summary.
+
+    The SIE files it reads are written into ``folder``; the caller closes ``store``.
+    """
+    service = MirrorService(store)
+    first = write_demo_sie(folder / "nordbygg-2025.se")
+    say(f"\n10. Inbound mirror: {SUBSIDIARY}'s books arrive as an SIE 4 file ({first.name}).")
+    loaded = service.load(SUBSIDIARY, SieSource([first]))
+    say(
+        f"  loaded fiscal year {YEAR}: {loaded.vouchers} vouchers, "
+        f"{loaded.transactions} transactions"
+    )
+
+    fixed = write_demo_sie(folder / "nordbygg-2025-new.se", drifted=True)
+    drifts = service.drift(SUBSIDIARY, SieSource([fixed]))
+    summary = {k: v for d in drifts for k, v in d.summary().items()}
+    say("  the accountant deleted voucher A 2 and corrected A 4 at the source, silently.")
+    deleted = ", ".join(f"{k[0]} {k[1]}" for d in drifts for k, _ in d.deleted)
+    corrected = ", ".join(f"{k[0]} {k[1]}" for d in drifts for k, _, _ in d.changed)
+    say(f"  drift found: deleted {deleted or '-'}; changed {corrected or '-'}; per period:")
+    for diff in (x for d in drifts for x in d.account_differences):
+        say(f"    account {diff.account} {diff.period}: mirror {diff.mirror}, source {diff.source}")
+    changed = service.apply_drift(SUBSIDIARY, drifts)
+    again = service.drift(SUBSIDIARY, SieSource([fixed]))
+    say(
+        f"  applied only those changes ({changed} year); drift now empty: "
+        f"{all(d.is_empty for d in again)}"
+    )
+
     try:
-        service = MirrorService(store)
-        first = write_demo_sie(folder / "nordbygg-2025.se")
-        say(f"\n10. Inbound mirror: {SUBSIDIARY}'s books arrive as an SIE 4 file ({first.name}).")
-        loaded = service.load(SUBSIDIARY, SieSource([first]))
-        say(
-            f"  loaded fiscal year {YEAR}: {loaded.vouchers} vouchers, "
-            f"{loaded.transactions} transactions"
-        )
-
-        fixed = write_demo_sie(folder / "nordbygg-2025-new.se", drifted=True)
-        drifts = service.drift(SUBSIDIARY, SieSource([fixed]))
-        summary = {k: v for d in drifts for k, v in d.summary().items()}
-        say("  the accountant deleted voucher A 2 and corrected A 4 at the source, silently.")
-        deleted = ", ".join(f"{k[0]} {k[1]}" for d in drifts for k, _ in d.deleted)
-        corrected = ", ".join(f"{k[0]} {k[1]}" for d in drifts for k, _, _ in d.changed)
-        say(f"  drift found: deleted {deleted or '-'}; changed {corrected or '-'}; per period:")
-        for diff in (x for d in drifts for x in d.account_differences):
-            say(
-                f"    account {diff.account} {diff.period}: "
-                f"mirror {diff.mirror}, source {diff.source}"
-            )
-        changed = service.apply_drift(SUBSIDIARY, drifts)
-        again = service.drift(SUBSIDIARY, SieSource([fixed]))
-        say(
-            f"  applied only those changes ({changed} year); drift now empty: "
-            f"{all(d.is_empty for d in again)}"
-        )
-
-        try:
-            service.clear(SUBSIDIARY, [YEAR], confirm="acme-builders")
-        except ConfirmationError as exc:
-            say(f"  clearing with the wrong company is refused: {exc}")
-        plan = service.plan_clear(SUBSIDIARY, [YEAR])
-        say(
-            f"  clear + reload {YEAR}: the plan removes {plan.vouchers} vouchers and "
-            f"{plan.transactions} transactions (documents, budgets and report templates "
-            "stay); confirmed with its token"
-        )
-        run = service.clear(SUBSIDIARY, [YEAR], confirm=plan.token, reload_from=SieSource([fixed]))
-        assert run.load is not None
-        say(
-            f"  reloaded beside the old year and swapped in atomically: ok={run.ok}, "
-            f"{run.load.vouchers} vouchers live"
-        )
-        return {
-            "loaded_vouchers": loaded.vouchers,
-            "drift": summary,
-            "drift_empty_after_apply": all(d.is_empty for d in again),
-            "reloaded_vouchers": run.load.vouchers,
-            "reload_ok": run.ok,
-        }
-    finally:
-        store.close()
+        service.clear(SUBSIDIARY, [YEAR], confirm="acme-builders")
+    except ConfirmationError as exc:
+        say(f"  clearing with the wrong company is refused: {exc}")
+    plan = service.plan_clear(SUBSIDIARY, [YEAR])
+    say(
+        f"  clear + reload {YEAR}: the plan removes {plan.vouchers} vouchers and "
+        f"{plan.transactions} transactions (documents, budgets and report templates "
+        "stay); confirmed with its token"
+    )
+    run = service.clear(SUBSIDIARY, [YEAR], confirm=plan.token, reload_from=SieSource([fixed]))
+    assert run.load is not None
+    say(
+        f"  reloaded beside the old year and swapped in atomically: ok={run.ok}, "
+        f"{run.load.vouchers} vouchers live"
+    )
+    return {
+        "loaded_vouchers": loaded.vouchers,
+        "drift": summary,
+        "drift_empty_after_apply": all(d.is_empty for d in again),
+        "reloaded_vouchers": run.load.vouchers,
+        "reload_ok": run.ok,
+    }

@@ -1,7 +1,7 @@
 """``syncstate mirror load|status|clear|reload|drift``: the inbound mirror from SIE files.
 
     syncstate mirror load   --db DB --company C FILE...
-    syncstate mirror status --db DB --company C
+    syncstate mirror status --db DB --company C   (read-only; shows the last runs too)
     syncstate mirror clear  --db DB --company C --year 2011 --confirm C [--reload FILE...]
     syncstate mirror reload --db DB --company C --confirm C FILE...
     syncstate mirror drift  --db DB --company C FILE... [--apply]
@@ -15,13 +15,14 @@ on stderr: a bar on a terminal, plain lines otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from syncstate.cli._common import add_db_argument, add_json_argument, emit_json, print_table
-from syncstate.errors import PeriodError
+from syncstate.errors import InputError, PeriodError
 from syncstate.periods import FiscalYear, parse_date
 
 __all__ = ["register", "run"]
@@ -78,10 +79,23 @@ def parse_year(text: str, known: list[FiscalYear]) -> FiscalYear:
 def run(args: argparse.Namespace) -> int:
     """Run a ``mirror`` sub-command."""
     from syncstate.adapters.backends.sie.source import SieSource
+    from syncstate.adapters.storage.sqlite.files import foreign_tables
     from syncstate.adapters.storage.sqlite.mirror import SQLiteMirrorStore
     from syncstate.services.mirror import MirrorService
 
-    store = SQLiteMirrorStore(_db(args))
+    path = _db(args)
+    if path.is_dir():
+        raise InputError(f"database {path} is a folder, not a file")
+    if args.mirror_command == "status":  # reads only: never creates, migrates or writes
+        store = SQLiteMirrorStore(path, readonly=True)
+    else:
+        others = foreign_tables(path)
+        if others:
+            raise InputError(
+                f"{path} is not a syncstate database (it holds other tables: "
+                f"{', '.join(others[:5])}); syncstate does not add its tables to it"
+            )
+        store = SQLiteMirrorStore(path)
     service = MirrorService(store)
     company: str = args.company
     progress = None
@@ -106,32 +120,7 @@ def run(args: argparse.Namespace) -> int:
             _show(args, out)
             return 0
         if command == "status":
-            loaded = store.loaded_years(company)
-            if args.json:
-                emit_json(
-                    {
-                        "company": company,
-                        "years": [
-                            {
-                                "year": str(y.year),
-                                "vouchers": y.vouchers,
-                                "transactions": y.transactions,
-                                "loaded_at": y.loaded_at,
-                                "source": y.source,
-                            }
-                            for y in loaded
-                        ],
-                        "host_owned": store.host_counts(company),
-                    }
-                )
-            else:
-                print_table(
-                    ["fiscal year", "vouchers", "transactions", "loaded at", "source"],
-                    [
-                        (str(y.year), y.vouchers, y.transactions, y.loaded_at, y.source)
-                        for y in loaded
-                    ],
-                )
+            _status(args, store, service, company)
             return 0
         if command in ("clear", "reload"):
             years = [parse_year(t, known) for t in args.year] or known
@@ -139,7 +128,10 @@ def run(args: argparse.Namespace) -> int:
             if command == "reload":
                 source = SieSource(args.files)
                 if not args.year:
-                    years = [y.year for y in source.snapshot(company).years]
+                    # the years the files hold; files that cannot be read fail the reload
+                    # itself below (exit 1, the old data kept, the attempt recorded)
+                    with contextlib.suppress(InputError):
+                        years = [y.year for y in source.snapshot(company).years]
             elif args.reload:
                 source = SieSource(args.reload)
             plan = service.plan_clear(company, years)
@@ -206,6 +198,51 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+def _status(args: argparse.Namespace, store: Any, service: Any, company: str) -> None:
+    loaded = store.loaded_years(company)
+    attempts = service.attempts(company)
+    if args.json:
+        emit_json(
+            {
+                "company": company,
+                "years": [
+                    {
+                        "year": str(y.year),
+                        "vouchers": y.vouchers,
+                        "transactions": y.transactions,
+                        "loaded_at": y.loaded_at,
+                        "source": y.source,
+                    }
+                    for y in loaded
+                ],
+                "host_owned": store.host_counts(company),
+                "attempts": [a.to_record() for a in attempts],
+            }
+        )
+        return
+    print_table(
+        ["fiscal year", "vouchers", "transactions", "loaded at", "source"],
+        [(str(y.year), y.vouchers, y.transactions, y.loaded_at, y.source) for y in loaded],
+    )
+    if attempts:
+        print()
+        print("last runs (newest first):")
+        print_table(
+            ["fiscal year", "run", "outcome", "started at", "ended at", "reason"],
+            [
+                (
+                    r["year"],
+                    f"{r['operation']} #{r['attempt']}",
+                    r["outcome"],
+                    r["started_at"],
+                    r["ended_at"] or "",
+                    r["reason"],
+                )
+                for r in (a.to_record() for a in attempts)
+            ],
+        )
 
 
 def _show(args: argparse.Namespace, out: dict[str, Any]) -> None:

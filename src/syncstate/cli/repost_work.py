@@ -67,7 +67,7 @@ def run_work(args: argparse.Namespace, store: Any) -> int:
         plan = work.plan_staff_repost(store, args.company, staff=args.staff, project=args.project)
     else:
         plan = work.plan_projects_repost(store, args.company, project=args.project)
-    written = work.apply_work_plan(store, plan) if args.apply else 0
+    written = work.apply_work_plan(store, plan, actor="cli") if args.apply else 0
     findings = [f.to_dict() for f in plan.findings]
     if args.json:
         emit_json(

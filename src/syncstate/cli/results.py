@@ -13,7 +13,7 @@ from syncstate.cli._common import (
     print_table,
 )
 from syncstate.domain.records import RecordKey
-from syncstate.errors import InputError
+from syncstate.errors import InputError, InvalidTransition
 from syncstate.services.relink import relink_checked
 from syncstate.services.results import ResultFilter, sync_results, unlink
 
@@ -77,7 +77,7 @@ def _results(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    heads = ["kind", "source_id", "state", "subject", "date", "remote_id", "message"]
+    heads = ["kind", "source_id", "state", "subject", "date", "remote_id", "doc_number", "message"]
     heads.append("unlink_reason")
     print_table(heads, [[r[h] for h in heads] for r in rows])
     if following:
@@ -143,6 +143,14 @@ def _unlink(args: argparse.Namespace) -> int:
 def _relink(args: argparse.Namespace) -> int:
     # the seed's advice: fix the cause first; what can be checked here is checked
     def checked(store: Any, company: str, keys: list[RecordKey], **kwargs: Any) -> Any:
+        # a record that is not unlinked: the action does not apply (exit 1, as unlink's
+        # refusals; docs/cli.md), nothing is changed
+        for key in keys:
+            state = store.get(key).status.state.value
+            if state != "unlinked":
+                raise InvalidTransition(
+                    record=str(key), state=state, event="relink", detail="nothing relinked"
+                )
         report = relink_checked(store, company, keys, **kwargs)
         if not args.json:
             print(f"checked: {', '.join(report.checks)}")

@@ -6,7 +6,8 @@ clients, bookable resources and payment methods. :class:`Mappings` joins them:
 * client → remote **customer**,
 * bookable resource → remote **item**,
 * payment method → **deposit account** (optional: a method without a mapping
-  goes to the back end's default account, unless ``require_deposit_accounts``).
+  goes to the back end's default account, unless ``require_deposit_accounts``),
+* supplier → remote **vendor** (bills and expenses; ``sync_vendors``).
 
 :func:`check_mappings` runs before anything is sent and returns **every**
 missing mapping at once, each naming the records that need it, so a user fixes
@@ -34,15 +35,26 @@ class MappingKind(enum.Enum):
     CUSTOMER = "customer"
     ITEM = "item"
     DEPOSIT_ACCOUNT = "deposit_account"
+    VENDOR = "vendor"
 
     @property
     def label(self) -> str:
         """What the host calls the mapped thing."""
-        return {
-            MappingKind.CUSTOMER: "client",
-            MappingKind.ITEM: "bookable resource",
-            MappingKind.DEPOSIT_ACCOUNT: "payment method",
-        }[self]
+        return _NAMES[self][0]
+
+    @property
+    def table(self) -> str:
+        """The attribute of :class:`Mappings` holding this kind (``customers``, ...)."""
+        return _NAMES[self][1]
+
+
+#: each kind's host label and :class:`Mappings` attribute
+_NAMES = {
+    MappingKind.CUSTOMER: ("client", "customers"),
+    MappingKind.ITEM: ("bookable resource", "items"),
+    MappingKind.DEPOSIT_ACCOUNT: ("payment method", "deposit_accounts"),
+    MappingKind.VENDOR: ("supplier", "vendors"),
+}
 
 
 def _pairs(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -57,13 +69,10 @@ class Mappings:
     customers: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, default=())
     items: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, default=())
     deposit_accounts: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, default=())
+    vendors: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs, default=())
 
     def _table(self, kind: MappingKind) -> dict[str, str]:
-        if kind is MappingKind.CUSTOMER:
-            return dict(self.customers)
-        if kind is MappingKind.ITEM:
-            return dict(self.items)
-        return dict(self.deposit_accounts)
+        return dict(getattr(self, kind.table))
 
     def get(self, kind: MappingKind, local: str) -> str | None:
         """The remote id ``local`` maps to, or ``None``."""
@@ -85,12 +94,7 @@ class Mappings:
         """A copy with ``local`` mapped to ``remote``."""
         table = self._table(kind)
         table[local] = remote
-        name = {
-            MappingKind.CUSTOMER: "customers",
-            MappingKind.ITEM: "items",
-            MappingKind.DEPOSIT_ACCOUNT: "deposit_accounts",
-        }[kind]
-        return attrs.evolve(self, **{name: table})
+        return attrs.evolve(self, **{kind.table: table})
 
     def as_rows(self) -> list[tuple[MappingKind, str, str]]:
         """Every mapping as ``(kind, local, remote)``, in stable order."""
@@ -106,11 +110,7 @@ class Mappings:
         tables: dict[MappingKind, dict[str, str]] = {kind: {} for kind in MappingKind}
         for kind, local, remote in rows:
             tables[kind][local] = remote
-        return cls(
-            customers=tables[MappingKind.CUSTOMER],
-            items=tables[MappingKind.ITEM],
-            deposit_accounts=tables[MappingKind.DEPOSIT_ACCOUNT],
-        )
+        return cls(**{kind.table: table for kind, table in tables.items()})
 
 
 @attrs.frozen(kw_only=True)
@@ -138,14 +138,21 @@ def check_mappings(
     *,
     require_deposit_accounts: bool = False,
     unknown_customers: Iterable[str] = (),
+    unknown_items: Iterable[str] = (),
 ) -> tuple[MissingMapping, ...]:
     """Every missing mapping the ``transactions`` need, each naming its records.
 
-    ``unknown_customers`` are remote customer ids known not to exist at the
-    back end (found by a customer directory): clients mapped to one of them are
-    reported as ``does not exist``. An empty result means export may proceed.
+    ``unknown_customers`` / ``unknown_items`` are remote ids known not to exist at
+    the back end (checked before sending): clients / resources mapped to one of
+    them are reported as ``does not exist`` (or with the reason, when given as a
+    mapping id → reason). An empty result means export may proceed.
     """
-    unknown = set(unknown_customers)
+
+    def reasons(ids: Iterable[str]) -> dict[str, str]:
+        given = ids if isinstance(ids, Mapping) else dict.fromkeys(ids, "does not exist")
+        return {str(k): str(v) for k, v in given.items()}
+
+    unknown, unknown_item = reasons(unknown_customers), reasons(unknown_items)
     needs: dict[tuple[MappingKind, str, str], list[RecordKey]] = {}
 
     def need(kind: MappingKind, local: str, key: RecordKey, reason: str = "not mapped") -> None:
@@ -157,10 +164,13 @@ def check_mappings(
         if customer is None:
             need(MappingKind.CUSTOMER, tx.client, key)
         elif customer in unknown:
-            need(MappingKind.CUSTOMER, tx.client, key, f"{customer!r} does not exist")
+            need(MappingKind.CUSTOMER, tx.client, key, f"{customer!r} {unknown[customer]}")
         if isinstance(tx, UsageLog):
-            if mappings.item(tx.resource) is None:
+            item = mappings.item(tx.resource)
+            if item is None:
                 need(MappingKind.ITEM, tx.resource, key)
+            elif item in unknown_item:
+                need(MappingKind.ITEM, tx.resource, key, f"{item!r} {unknown_item[item]}")
         elif require_deposit_accounts and mappings.deposit_account(tx.method) is None:
             need(MappingKind.DEPOSIT_ACCOUNT, tx.method, key)
     order = list(MappingKind)

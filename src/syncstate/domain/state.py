@@ -113,7 +113,9 @@ def idempotency_key(key: RecordKey, generation: int, revision: int) -> str:
 class Event:
     """One event with its payload.
 
-    ``remote_id`` / ``remote_version`` go with ``succeed``; ``message`` with
+    ``remote_id`` / ``remote_version`` / ``remote_number`` (the number the back end
+    shows people: QuickBooks ``DocNumber``, Xero ``InvoiceNumber``) go with
+    ``succeed``; ``message`` with
     ``fail``; ``reason`` with any event (required for ``unlink`` and ``reset``);
     ``worker`` and ``lease_until`` with ``claim``.
     """
@@ -121,6 +123,7 @@ class Event:
     kind: EventKind
     remote_id: str | None = None
     remote_version: str | None = None
+    remote_number: str | None = None
     message: str | None = None
     reason: str = ""
     worker: str = ""
@@ -132,9 +135,20 @@ class Event:
         return cls(kind=EventKind.CLAIM, worker=worker, lease_until=lease_until)
 
     @classmethod
-    def succeed(cls, remote_id: str, remote_version: str | None = None) -> Event:
-        """The back end confirmed the document ``remote_id`` at ``remote_version``."""
-        return cls(kind=EventKind.SUCCEED, remote_id=remote_id, remote_version=remote_version)
+    def succeed(
+        cls, remote_id: str, remote_version: str | None = None, remote_number: str | None = None
+    ) -> Event:
+        """The back end confirmed the document ``remote_id`` at ``remote_version``.
+
+        ``remote_number`` is the document number the back end shows (``None``: it
+        gave none; a document that keeps its remote id keeps its number).
+        """
+        return cls(
+            kind=EventKind.SUCCEED,
+            remote_id=remote_id,
+            remote_version=remote_version,
+            remote_number=remote_number,
+        )
 
     @classmethod
     def fail(cls, message: str) -> Event:
@@ -156,6 +170,8 @@ class Status:
     revision: int = 0
     remote_id: str | None = None
     remote_version: str | None = None
+    #: the document number the back end shows people (QuickBooks ``DocNumber``)
+    remote_number: str | None = None
     message: str | None = None
     previous: ExportState | None = None
     worker: str = ""
@@ -246,6 +262,7 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
                 revision=status.revision,
                 remote_id=status.remote_id,
                 remote_version=status.remote_version,
+                remote_number=status.remote_number,
                 message=status.message,
                 # a takeover: the dead holder may have sent it, so the new holder must
                 # look it up before sending, and a release keeps it in flight
@@ -260,6 +277,7 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
             revision=status.revision,
             remote_id=status.remote_id,
             remote_version=status.remote_version,
+            remote_number=status.remote_number,
             message=status.message,
             previous=state,
             worker=event.worker,
@@ -275,6 +293,11 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
             revision=status.revision + 1,
             remote_id=event.remote_id,
             remote_version=event.remote_version,
+            remote_number=(
+                event.remote_number
+                if event.remote_number is not None or event.remote_id != status.remote_id
+                else status.remote_number
+            ),
         )
     if kind is _T.FAIL:
         # nothing was created remotely, so the next attempt gets a key of its own: a back
@@ -285,6 +308,7 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
             revision=status.revision + 1,
             remote_id=status.remote_id,
             remote_version=status.remote_version,
+            remote_number=status.remote_number,
             message=event.message or "failed",
         )
     if kind is _T.RELEASE:
@@ -297,6 +321,7 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
             revision=status.revision,
             remote_id=status.remote_id,
             remote_version=status.remote_version,
+            remote_number=status.remote_number,
             message=status.message,
             previous=_S.IN_FLIGHT if back is _S.IN_FLIGHT else None,
             changed_in_flight=status.changed_in_flight if back is _S.IN_FLIGHT else False,
@@ -309,6 +334,7 @@ def apply(key: RecordKey, status: Status, event: Event, at: dt.datetime) -> Stat
                 revision=status.revision,
                 remote_id=status.remote_id,
                 remote_version=status.remote_version,
+                remote_number=status.remote_number,
                 message=status.message,
                 previous=status.previous,
                 worker=status.worker,

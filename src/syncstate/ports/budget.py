@@ -10,7 +10,8 @@ must agree on:
   spaced slots: the generic cell rate algorithm), for all requests and, apart,
   for batch requests;
 * the concurrency slots in use, each with a lease, so that the slots of a
-  worker that died come back when their lease runs out;
+  worker that died come back when their lease runs out (a live holder whose
+  request runs long keeps its slot by renewing the lease: :meth:`BudgetStore.renew`);
 * a hold (``Retry-After``) that one worker saw and every worker obeys.
 
 :meth:`BudgetStore.take` does all of it in one round trip and hands back a
@@ -138,6 +139,18 @@ class BudgetStore(Protocol):
 
     def release(self, scope: BudgetScope, slots: Sequence[str]) -> None:
         """Hand slots back (unknown or expired ones are ignored)."""
+        ...
+
+    def renew(
+        self, scope: BudgetScope, slots: Sequence[str], *, lease: float = 130.0
+    ) -> tuple[str, ...]:
+        """Extend the leases of live ``slots`` to ``lease`` seconds from now, in one round trip.
+
+        The heartbeat of a holder whose request is still running: a lease is never
+        shortened, and a slot already expired (the others may have counted it free),
+        released or unknown is not renewed. Answers the slots renewed, so a holder
+        knows which it lost.
+        """
         ...
 
     def hold(self, scope: BudgetScope, seconds: float) -> None:

@@ -17,6 +17,7 @@ from syncstate.domain.mirror import (
     MirrorYear,
     YearDrift,
 )
+from syncstate.domain.mirror_attempts import MirrorAttempt
 from syncstate.periods import FiscalYear
 from syncstate.ports.runtime import Progress
 
@@ -73,6 +74,14 @@ class MirrorStore(Protocol):
       a crashed holder forever: either it expires (older than ``stale_after``
       is taken over) or the store releases it when the holder's session dies
       (PostgreSQL advisory locks); which one, the store's docstring says.
+    * **Attempts are recorded.** :meth:`record_attempt` writes one row per fiscal
+      year of a run (``None``: every year of the source) and :meth:`end_attempt`
+      its outcome; :meth:`attempts` lists them newest first. A ``running``
+      attempt recorded while another is still ``running`` for the company marks
+      the older one ``interrupted`` (the caller holds the company lock, so the
+      older run is dead). The newest
+      :data:`~syncstate.domain.mirror_attempts.ATTEMPTS_KEPT` per company and
+      year are kept. Reading them never writes.
     * :meth:`close` releases what the store opened; locks held through a session
       (PostgreSQL) end with it, locks kept as rows expire by age.
     """
@@ -132,6 +141,41 @@ class MirrorStore(Protocol):
 
     def unlock(self, company: str, *, holder: str) -> None:
         """Release the company's lock if ``holder`` holds it."""
+        ...
+
+    def lock_holder(self, company: str) -> str | None:
+        """Who holds the company's lock (None when nobody, or a dead holder, does)."""
+        ...
+
+    def record_attempt(
+        self,
+        company: str,
+        years: Sequence[FiscalYear] | None,
+        *,
+        operation: str,
+        holder: str,
+        at: dt.datetime,
+        outcome: str = "running",
+        reason: str = "",
+    ) -> int:
+        """Record a run of ``operation`` on ``years`` (None: all); return its attempt id.
+
+        An ``outcome`` other than ``running`` records a run that ended at once
+        (``refused``). Recording a ``running`` attempt marks the company's older
+        running attempts ``interrupted``; call it only while holding the lock.
+        """
+        ...
+
+    def end_attempt(
+        self, company: str, attempt: int, *, outcome: str, reason: str, at: dt.datetime
+    ) -> None:
+        """Record how the running attempt ``attempt`` of ``company`` ended."""
+        ...
+
+    def attempts(self, company: str, *, limit: int = 20) -> list[MirrorAttempt]:
+        """The newest ``limit`` attempt rows of ``company`` (all years), newest first,
+        as stored (a killed run still reads ``running``; see
+        :func:`~syncstate.domain.mirror_attempts.settle`)."""
         ...
 
     def close(self) -> None:

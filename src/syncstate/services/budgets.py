@@ -15,6 +15,13 @@ concurrency slot (a lease, so a dead worker's slots come back) and reserves the
 next request time; the slot of the run's previous request goes back in that
 same round trip. A ``429`` with ``Retry-After`` seen by one worker
 is written to the store, and holds every worker of that company back.
+
+A slot is a lease, so a dead worker's slots come back; a live worker whose request
+runs longer than the lease (a slow server) keeps its slot with a heartbeat: one
+daemon thread per run renews the leases of the slots its requests still hold, every
+``heartbeat`` seconds (a third of the lease unless set), in one round trip for them
+all. It renews nothing once a request ends, stops when the run has no request in
+progress, and dies with the process, so a killed worker's slots still come back.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType
 
@@ -106,16 +113,34 @@ class Budgets:
       serve another company; ``None`` waits;
     * ``default_hold``: seconds to hold a company back after a 429 without
       ``Retry-After``;
+    * ``heartbeat``: seconds between renewals of the leases of slots whose request is
+      still running (``None``: a third of ``lease``; it must be below ``lease``);
     * ``sleep``: injected for tests.
     """
 
     store: BudgetStore
     limits: Mapping[str, BudgetLimits] = attrs.field(factory=dict, converter=_freeze)
     headroom: float = attrs.field(default=0.95, validator=_check_headroom)
-    lease: float = 130.0
+    lease: float = attrs.field(default=130.0)
     yield_after: float | None = None
     default_hold: float = 5.0
+    heartbeat: float | None = attrs.field(default=None)
     sleep: Callable[[float], None] = attrs.field(default=time.sleep, eq=False)
+
+    @lease.validator
+    def _check_lease(self, _attribute: attrs.Attribute[float], value: float) -> None:
+        if not value > 0:
+            raise InputError(f"budgets: lease must be positive, got {value}")
+
+    @heartbeat.validator
+    def _check_heartbeat(
+        self, _attribute: attrs.Attribute[float | None], value: float | None
+    ) -> None:
+        if value is not None and not 0 < value < self.lease:
+            raise InputError(
+                f"budgets: heartbeat must be positive and below the lease ({self.lease}s), "
+                f"got {value}"
+            )
 
     def limits_for(self, backend: AccountingBackend) -> BudgetLimits:
         """What ``backend``'s companies are held to: declared, lowered, with headroom."""
@@ -142,6 +167,7 @@ class Budgets:
             lease=self.lease,
             yield_after=self.yield_after,
             default_hold=self.default_hold,
+            heartbeat=self.heartbeat,
             sleep=self.sleep,
             cancel=cancel,
         )
@@ -156,8 +182,10 @@ class SharedBudget:
 
     :meth:`slot` wraps one request. A finished slot goes back with the run's next take
     (one round trip per request), or after :data:`LINGER` seconds when no take came;
-    :meth:`flush` hands back the rest at the end of a run.
-    ``stats`` counts round trips, takes that had to wait, and seconds waited.
+    :meth:`flush` hands back the rest at the end of a run. While requests run, a
+    heartbeat thread renews their slots' leases every ``heartbeat`` seconds.
+    ``stats`` counts round trips, slots, takes that had to wait, seconds waited,
+    renewals and slots lost (expired before their renewal).
     """
 
     def __init__(
@@ -169,12 +197,19 @@ class SharedBudget:
         lease: float = 130.0,
         yield_after: float | None = None,
         default_hold: float = 5.0,
+        heartbeat: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         cancel: threading.Event | None = None,
         holder: str | None = None,
     ) -> None:
         self.store, self.scope, self.limits = store, scope, limits
         self.lease, self.yield_after, self.default_hold = lease, yield_after, default_hold
+        self.heartbeat = lease / 3 if heartbeat is None else heartbeat
+        # a store written before BudgetStore.renew: no heartbeat, leases as they were
+        self._renews = callable(getattr(store, "renew", None))
+        if not self._renews:
+            log.warning("%r cannot renew leases: a request longer than %ss may lose its slot",
+                        store, lease)  # fmt: skip
         self.holder = holder or _holder_name()
         self._sleep = sleep
         self._cancel = cancel
@@ -183,9 +218,18 @@ class SharedBudget:
         self._active = 0  # slots in use by this run's threads
         self._takers = 0  # threads asking the store for a slot right now
         self._timer: threading.Timer | None = None
+        self._held: set[str] = set()  # slots whose request is in progress (renewed)
+        self._beat: tuple[threading.Thread, threading.Event] | None = None
         #: seconds a hold still had to run when the run yielded its worker (None: it did not)
         self.yielded: float | None = None
-        self.stats: dict[str, float] = {"round_trips": 0, "slots": 0, "waits": 0, "waited": 0.0}
+        self.stats: dict[str, float] = {
+            "round_trips": 0,
+            "slots": 0,
+            "waits": 0,
+            "waited": 0.0,
+            "renewals": 0,
+            "lost": 0,
+        }
 
     def __repr__(self) -> str:
         return f"SharedBudget({str(self.scope)!r}, {self.limits!r})"
@@ -250,6 +294,9 @@ class SharedBudget:
         """Hold a slot of the company for one request (``cost`` requests in a row)."""
         grant = self._take(batch=batch, cost=cost)
         assert grant.slot is not None
+        with self._lock:
+            self._held.add(grant.slot)
+            self._start_beat()
         try:
             self._wait(grant.wait)
             if self._cancel is not None and self._cancel.is_set():  # stopped while waiting
@@ -259,6 +306,7 @@ class SharedBudget:
             # the slot goes back with the next take of this run; when no thread of the
             # run is sending or asking, it goes back by itself after LINGER seconds
             with self._lock:
+                self._held.discard(grant.slot)
                 self._pending.append(grant.slot)
                 self._active -= 1
                 idle = self._active == 0 and self._takers == 0
@@ -302,6 +350,54 @@ class SharedBudget:
             self._timer = None
         self.flush()
 
+    def _start_beat(self) -> None:  # under self._lock
+        if self._beat is not None or not self._renews:
+            return
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._heartbeat, args=(stop,), name=f"budget-heartbeat {self.scope}"
+        )
+        thread.daemon = True  # dies with the process: a killed worker renews nothing
+        self._beat = (thread, stop)
+        thread.start()
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        while not stop.wait(self.heartbeat):
+            with self._lock:
+                if stop.is_set():
+                    return
+                slots = sorted(self._held)
+                if not slots:  # no request in progress: stop; the next slot starts another
+                    self._beat = None
+                    return
+            self.renew(slots)
+
+    def renew(self, slots: Sequence[str]) -> None:
+        """Renew the leases of ``slots`` now (what the heartbeat does); one round trip."""
+        try:
+            kept = set(self.store.renew(self.scope, slots, lease=self.lease))
+        except Exception as exc:  # a heartbeat must not die: at worst the lease runs out
+            log.warning("could not renew %d slots of %s: %s", len(slots), self.scope, exc)
+            return
+        self._count(round_trips=1, renewals=1)
+        with self._lock:  # those that ended meanwhile were released, not lost
+            lost = [s for s in slots if s not in kept and s in self._held]
+        if lost:
+            log.warning(
+                "%d slots of %s expired before their renewal (the heartbeat was late); "
+                "their requests run on, and the company may briefly see one more at once",
+                len(lost),
+                self.scope,
+            )
+            self._count(lost=len(lost))
+
+    def _stop_beat(self) -> None:
+        with self._lock:
+            if self._held or self._beat is None:
+                return
+            (_thread, stop), self._beat = self._beat, None
+        stop.set()
+
     def flush(self) -> None:
         """Hand back every slot still waiting to go back (end of a run)."""
         with self._lock:
@@ -309,6 +405,7 @@ class SharedBudget:
             timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
+        self._stop_beat()
         if slots:
             try:
                 self.store.release(self.scope, slots)

@@ -15,6 +15,10 @@ all bundles of some clients:
 4. **Send**: invoices and sales receipts first, then payments (a payment
    names the remote ids of the invoices it pays). A payment whose invoice is
    not at the back end yet waits (reported, not sent).
+
+With a shared budget (``ExportOptions(budget=...)``; ``budget=`` for the PDF and the
+reverse un-bundle) every request of these paths, the mapping check's look-ups
+included, takes a slot of the company's shared rate and concurrency budget.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from syncstate.ports import (
     StoredRecord,
 )
 from syncstate.ports.names import RemoteIdChecker
+from syncstate.services.budgeted import company_budget, through_budget
+from syncstate.services.budgets import Budgets, SharedBudget
 from syncstate.services.bundling import BundleService, BundleView, UnbundleReport
 from syncstate.services.export import ExportOptions, export_records, unexport
 from syncstate.services.rendering import Renderer
@@ -134,6 +140,7 @@ def mapping_tables(mappings: Mappings) -> dict[str, dict[str, str]]:
         "customers": dict(mappings.customers),
         "items": dict(mappings.items),
         "accounts": dict(mappings.deposit_accounts),
+        "vendors": dict(mappings.vendors),
     }
 
 
@@ -230,22 +237,40 @@ def check_bundle_mappings(
     company: str,
     bundles: Sequence[Bundle],
     backend: AccountingBackend | None = None,
+    *,
+    budget: SharedBudget | None = None,
 ) -> Mappings:
-    """Raise :class:`MappingError` listing every missing mapping the bundles need."""
+    """Raise :class:`MappingError` listing every missing mapping the bundles need.
+
+    The back end's look-ups go through ``budget`` (one company's shared budget) if given.
+    """
     mappings = service.mappings(company)
     transactions: list[UsageLog | Payment] = []
     for bundle in bundles:
         for key in bundle.members:
             transactions.append(read_transaction(service.store.get(key).record))
-    unknown: set[str] = set()
-    if isinstance(backend, RemoteIdChecker):  # every mapped id in one request
-        remotes = {r for _, r in mappings.customers}
-        unknown.update(backend.check_remote_ids(company, "customer", remotes) if remotes else ())
+    # the mapped ids these bundles use, checked before anything is sent: one
+    # request per list (all customers, then all items) with a RemoteIdChecker
+    customers = {mappings.customer(t.client) for t in transactions} - {None}
+    items = {mappings.item(t.resource) for t in transactions if isinstance(t, UsageLog)} - {None}
+    unknown: dict[str, str] = {}
+    unknown_items: dict[str, str] = {}
+    if isinstance(backend, RemoteIdChecker):
+        check = backend.check_remote_ids
+        if customers:
+            ids = sorted(customers)
+            unknown.update(through_budget(budget, lambda: check(company, "customer", ids)))
+        if items:
+            wanted = sorted(items)
+            unknown_items.update(through_budget(budget, lambda: check(company, "item", wanted)))
     elif isinstance(backend, CustomerDirectory):
-        for remote in sorted({r for _, r in mappings.customers}):
-            if backend.get_customer(company, remote) is None:
-                unknown.add(remote)
-    missing = check_mappings(company, transactions, mappings, unknown_customers=unknown)
+        get = backend.get_customer
+        for remote in sorted(customers):
+            if through_budget(budget, lambda r=remote: get(company, r)) is None:
+                unknown[remote] = "does not exist"
+    missing = check_mappings(
+        company, transactions, mappings, unknown_customers=unknown, unknown_items=unknown_items
+    )
     if missing:
         raise MappingError(missing=missing)
     return mappings
@@ -289,7 +314,9 @@ def export_bundles(
     mappings = service.mappings(company)
     todo = [v for v in views if v.state is not ExportState.EXPORTED]
     if check_mappings and todo:
-        mappings = check_bundle_mappings(service, company, [v.bundle for v in todo], backend)
+        with company_budget(options.budget if options else None, backend, company) as shared:
+            bundles = [v.bundle for v in todo]
+            mappings = check_bundle_mappings(service, company, bundles, backend, budget=shared)
     outcomes: dict[RecordKey, BundleOutcome] = {}
     for v in views:
         if v.state is ExportState.EXPORTED:
@@ -378,9 +405,17 @@ def _waiting_for(store: StateStore, view: BundleView) -> str:
 
 
 def fetch_bundle_pdf(
-    service: BundleService, backend: AccountingBackend, company: str, bundle_id: str
+    service: BundleService,
+    backend: AccountingBackend,
+    company: str,
+    bundle_id: str,
+    *,
+    budget: Budgets | None = None,
 ) -> bytes:
-    """The PDF of a reconciled bundle's remote document, where the back end can."""
+    """The PDF of a reconciled bundle's remote document, where the back end can.
+
+    ``budget``: the request takes a slot of the company's shared budget.
+    """
     view = service.get(company, bundle_id)
     if Capability.PDF not in backend.capabilities:
         raise UnsupportedCapability(f"back end {backend.name} cannot produce PDFs")
@@ -389,7 +424,8 @@ def fetch_bundle_pdf(
     ref = RemoteRef(
         remote_id=view.remote_id, version=view.remote_version, kind=view.bundle.kind.value
     )
-    return backend.fetch_pdf(company, ref)
+    with company_budget(budget, backend, company) as shared:
+        return through_budget(shared, lambda: backend.fetch_pdf(company, ref))
 
 
 def unbundle_and_reverse(
@@ -400,11 +436,14 @@ def unbundle_and_reverse(
     backend: AccountingBackend | None = None,
     reverse: bool = False,
     cascade: bool = False,
+    budget: Budgets | None = None,
 ) -> UnbundleReport:
     """Un-bundle; with ``reverse=True`` first delete or void the remote documents.
 
     Reverse export needs a back end declaring ``DELETE`` or ``VOID``; without
     it (or without ``reverse``) the remote documents stay and the report warns.
+    ``budget``: the reverse export's requests keep to the company's shared budget
+    (see :func:`~syncstate.services.unexport.unexport`).
     """
     ids = list(bundle_ids)
     reversed_keys: list[RecordKey] = []
@@ -437,6 +476,7 @@ def unbundle_and_reverse(
                 clock=service.clock,
                 reason="un-bundled with reverse export",
                 renderers=bundle_renderers(service.store),
+                budget=budget,
             )
             if report.failed:
                 first_key, message = report.failed[0]

@@ -152,7 +152,7 @@ class _Run:
     @staticmethod
     def _event(outcome: RecordOutcome) -> Event | None:
         if outcome.outcome in (Outcome.EXPORTED, Outcome.UPDATED) and outcome.remote_id:
-            return Event.succeed(outcome.remote_id, outcome.version)
+            return Event.succeed(outcome.remote_id, outcome.version, outcome.doc_number)
         if outcome.outcome is Outcome.FAILED:
             return Event.fail(outcome.message or "failed")
         if outcome.outcome is Outcome.RELEASED:

@@ -201,7 +201,7 @@ class ExportReport(Tabular):
         )
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One plain row per record, in record-key order: outcome, remote id, message."""
+        """One plain row per record, in record-key order: outcome, remote id and number, message."""
         return [
             {
                 "company": o.key.company,
@@ -210,6 +210,7 @@ class ExportReport(Tabular):
                 "outcome": o.outcome.value,
                 "remote_id": o.remote_id,
                 "version": o.version,
+                "doc_number": o.doc_number,
                 "idempotency_key": o.idempotency_key,
                 "retries": o.retries,
                 "message": o.message,

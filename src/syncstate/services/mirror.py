@@ -13,6 +13,10 @@
 
 Every run holds the company's lock (other companies stay usable) and reports
 progress through :class:`~syncstate.ports.Progress`. The source is only read.
+
+Every run that changes the mirror leaves a trace: an attempt per fiscal year with
+its outcome and reason (``ok``, ``failed``, ``refused`` when the company was busy,
+``interrupted`` when it was killed), listed by :meth:`MirrorService.attempts`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 import attrs
 
 from syncstate.domain.mirror import LoadedYear, MirrorSnapshot, YearDrift, compute_drift
+from syncstate.domain.mirror_attempts import ATTEMPTS_KEPT, MirrorAttempt, settle
 from syncstate.errors import CompanyBusy, ConfirmationError, EmptySelectionError, SyncStateError
 from syncstate.notebook import Tabular
 from syncstate.periods import FiscalYear
@@ -148,6 +153,14 @@ class MirrorRun(Tabular):
         return self.error or f"mirror of {self.company}: {_years(self.years)} done"
 
 
+@attrs.define
+class _Outcome:
+    """How a run ended when it returns normally (a failure it reports, not raises)."""
+
+    outcome: str = "ok"
+    reason: str = ""
+
+
 def _plan_token(company: str, years: Sequence[FiscalYear], loaded: Sequence[LoadedYear]) -> str:
     text = "|".join(
         [company, *(str(y) for y in years), *(f"{y.year}:{y.generation}" for y in loaded)]
@@ -171,13 +184,68 @@ class MirrorService:
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.stale_lock_after = stale_lock_after
 
+    def attempts(self, company: str, *, limit: int = ATTEMPTS_KEPT) -> list[MirrorAttempt]:
+        """The newest ``limit`` attempt rows of ``company`` (one per fiscal year of a run),
+        newest first; a run that was killed shows as ``interrupted``. Only reads."""
+        found = self.store.attempts(company, limit=limit)
+        if not any(a.outcome == "running" for a in found):
+            return found
+        return settle(found, lock_held=self.store.lock_holder(company) is not None)
+
+    @contextlib.contextmanager
+    def _attempt(
+        self, company: str, years: Sequence[FiscalYear] | None, operation: str
+    ) -> Iterator[_Outcome]:
+        """Hold the lock and record the run: its start now, its end when the block ends."""
+        lock = self.locked(company)
+        try:
+            lock.__enter__()
+        except CompanyBusy as exc:
+            with contextlib.suppress(SyncStateError):
+                self.store.record_attempt(
+                    company,
+                    years,
+                    operation=operation,
+                    holder=self.holder,
+                    at=self.clock.now(),
+                    outcome="refused",
+                    reason=str(exc),
+                )
+            raise
+        with contextlib.ExitStack() as stack:
+            stack.push(lock)
+            attempt = self.store.record_attempt(
+                company, years, operation=operation, holder=self.holder, at=self.clock.now()
+            )
+            outcome = _Outcome()
+            try:
+                yield outcome
+            except SyncStateError as exc:
+                self._end(company, attempt, "failed", str(exc))
+                raise
+            except BaseException as exc:
+                self._end(company, attempt, "interrupted", f"stopped by {type(exc).__name__}")
+                raise
+            self._end(company, attempt, outcome.outcome, outcome.reason)
+
+    def _end(self, company: str, attempt: int, outcome: str, reason: str) -> None:
+        try:
+            self.store.end_attempt(
+                company, attempt, outcome=outcome, reason=reason, at=self.clock.now()
+            )
+        except SyncStateError as exc:  # the run's own result matters more than its record
+            log.warning("could not record the end of a mirror run: %s", exc)
+
     @contextlib.contextmanager
     def locked(self, company: str) -> Iterator[None]:
         """Hold ``company``'s lock for the block, or raise :class:`CompanyBusy`."""
         if not self.store.try_lock(
             company, holder=self.holder, at=self.clock.now(), stale_after=self.stale_lock_after
         ):
-            raise CompanyBusy(company=company)
+            holder = ""
+            with contextlib.suppress(SyncStateError):
+                holder = self.store.lock_holder(company) or ""
+            raise CompanyBusy(company=company, holder=holder)
         try:
             # staging left by a crashed run of this company (we hold its lock now)
             discard = getattr(self.store, "discard_abandoned", None)
@@ -200,8 +268,9 @@ class MirrorService:
         progress: Progress | None = None,
     ) -> LoadReport:
         """Load ``years`` (all the source has when None) and swap them in together."""
-        with self.locked(company):
-            return self._load(company, source, years, progress)
+        chosen = None if years is None else list(years)
+        with self._attempt(company, chosen, "load"):
+            return self._load(company, source, chosen, progress)
 
     def _load(
         self,
@@ -305,7 +374,9 @@ class MirrorService:
                 f"clearing company {company}: confirm with the company id or the plan token"
                 f" (got {confirm!r}; the plan may be stale if the mirror changed since)"
             )
-        with self.locked(company):
+        with self._attempt(company, plan.years, "clear" if reload_from is None else "reload") as (
+            outcome
+        ):
             if reload_from is None:
                 if progress is not None:
                     progress.start(len(plan.years), f"clearing {company}")
@@ -334,6 +405,7 @@ class MirrorService:
                     type(exc).__name__,
                     extra={"company": company},
                 )
+                outcome.outcome, outcome.reason = "failed", str(exc)
                 return MirrorRun(
                     company=company,
                     years=plan.years,
@@ -395,7 +467,7 @@ class MirrorService:
         """
         pending = [d for d in drifts if not d.is_empty]
         changed = 0
-        with self.locked(company):
+        with self._attempt(company, [d.year for d in pending], "drift"):
             if progress is not None:
                 progress.start(len(pending), "applying drift")
             try:

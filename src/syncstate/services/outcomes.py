@@ -38,6 +38,8 @@ class RecordOutcome:
     idempotency_key: str = ""
     remote_id: str | None = None
     version: str | None = None
+    #: the document number the back end shows (QuickBooks ``DocNumber``), if it gave one
+    doc_number: str | None = None
     message: str = ""
     retries: int = 0
 
@@ -58,7 +60,10 @@ class Item:
         if status.remote_id is None:
             return None
         return RemoteRef(
-            remote_id=status.remote_id, version=status.remote_version, kind=self.document.kind
+            remote_id=status.remote_id,
+            version=status.remote_version,
+            kind=self.document.kind,
+            doc_number=status.remote_number,
         )
 
 

@@ -43,6 +43,7 @@ from syncstate.services.repost_wip import (
     WipPlan,
     apply_wip_plan,
     import_wip,
+    incremental_wip_repost,
     plan_wip_repost,
     wip_period,
 )
@@ -57,9 +58,11 @@ __all__ = [
     "import_receivables",
     "import_wip",
     "incremental_repost",
+    "incremental_wip_repost",
     "plan_receivables_repost",
     "plan_wip_repost",
     "repost_receivables_streamed",
+    "wip_period",
 ]
 
 log = logging.getLogger(__name__)
@@ -237,20 +240,24 @@ def incremental_repost(
     return _plan(store, company, f"{len(changed)} changed documents", [affected])
 
 
-def apply_plan(store: RepostLedger, plan: RepostPlan | WipPlan | WorkPlan) -> int:
+def apply_plan(
+    store: RepostLedger, plan: RepostPlan | WipPlan | WorkPlan, *, actor: str = "syncstate"
+) -> int:
     """Write a plan in one transaction; return the rows (or WIP entries) written.
 
     A receivables plan writes its changed balance rows; a WIP plan (from
     :func:`plan_wip_repost` or a WIP drill-down) its deletions and restored
     entries; a staff or project plan (:mod:`syncstate.services.repost_work`,
-    on a :class:`~syncstate.ports.ledger.WorkLedger`) its rows.
+    on a :class:`~syncstate.ports.ledger.WorkLedger`) its rows, and journals
+    each value it changes with ``actor`` (:func:`~syncstate.services.repost_work.apply_work_plan`).
+    Receivables and WIP applies are logged, not journaled.
     """
     if isinstance(plan, WipPlan):
         return apply_wip_plan(store, plan)
     if isinstance(plan, WorkPlan):
         if not isinstance(store, WorkLedger):
             raise InputError(f"{store.location} stores no staff or project ledgers")
-        return apply_work_plan(store, plan)
+        return apply_work_plan(store, plan, actor=actor)
     if plan.calculator != "receivables":
         raise InputError(f"a {plan.calculator} plan cannot be applied to receivables")
     written = store.write_balances(plan.company, plan.rows)

@@ -2,14 +2,17 @@
 
 Decimals travel as strings, dates as ISO strings, absent values as ``null``.
 The JSON Schemas in ``syncstate/schemas/`` (see :func:`schema`) describe each
-document; this module reads them strictly and names the file, the document
-and the field of anything malformed (:class:`~syncstate.errors.InterchangeError`).
+document; this module reads them strictly, through the cattrs converter of
+:mod:`syncstate.services.repost_wire`, and names the file, the document and
+the JSON path of the field of anything malformed, e.g.
+``in.json: document CR-7: field 'documents[12].amount': ...``
+(:class:`~syncstate.errors.InterchangeError`).
 
 The boundary is closed: :func:`load_json` (from
 :mod:`syncstate.services.json_input`) refuses bytes that are not UTF-8
 (naming line and column), nesting deeper than :data:`MAX_DEPTH`, number
 literals longer than :data:`MAX_NUMBER_DIGITS`, ``NaN`` / ``Infinity`` and
-unpaired surrogate escapes; :class:`Reader` refuses amounts out of the range
+unpaired surrogate escapes; the converter refuses amounts out of the range
 of :mod:`syncstate.money` (15 integer digits, 2 decimals for money, 6 for
 hours, quantities and rates, no exponent notation). Output amounts are plain
 decimal strings (:func:`~syncstate.money.format_amount`).
@@ -19,29 +22,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from importlib import resources
 from typing import Any
 
 from syncstate.domain.repost.projects import (
-    BudgetOption,
     Project,
     ProjectsResult,
     StaffBudget,
 )
 from syncstate.domain.repost.receivables import (
     Allocation,
-    DocKind,
     ReceivableDocument,
     ReceivablesResult,
 )
 from syncstate.domain.repost.staff import StaffMember, StaffRate, StaffResult
 from syncstate.domain.repost.wip import UNBILLED, WipEntry, WipResult
-from syncstate.errors import InterchangeError, MoneyError, PeriodError
-from syncstate.money import DEFAULT_PLACES, QUANTITY_PLACES, format_amount, shown, to_decimal
-from syncstate.periods import parse_date
+from syncstate.money import format_amount
 from syncstate.services.json_input import (
     MAX_DEPTH,
     MAX_NUMBER_DIGITS,
@@ -49,13 +47,21 @@ from syncstate.services.json_input import (
     load_json,
     parse_json,
 )
+from syncstate.services.repost_wire import (
+    LAST_DAY,
+    WireEntry,
+    WireProjects,
+    WireReceivables,
+    WireStaff,
+    WireWip,
+    structure,
+)
 
 __all__ = [
     "LAST_DAY",
     "MAX_DEPTH",
     "MAX_NUMBER_DIGITS",
     "SCHEMAS",
-    "Reader",
     "label",
     "load_json",
     "parse_json",
@@ -86,173 +92,26 @@ def schema(calculator: str, direction: str = "input") -> dict[str, Any]:
     return loaded
 
 
-#: the last day a document may carry: every period of a day must end within the calendar
-LAST_DAY = dt.date(9998, 12, 31)
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-class Reader:
-    """Typed access to one JSON object, naming source, document and field on error."""
-
-    def __init__(
-        self, data: object, *, source: str, document: str | None = None, prefix: str = ""
-    ) -> None:
-        source = label(source, 200)
-        document = None if document is None else label(document)
-        if not isinstance(data, dict):
-            raise InterchangeError(
-                f"expected an object, got {type(data).__name__}",
-                source=source,
-                document=document,
-                field=prefix.rstrip(".") or None,
-            )
-        self.data: dict[str, Any] = data
-        self.source = source
-        self.document = document
-        self.prefix = prefix
-
-    def fail(self, field: str, message: str) -> InterchangeError:
-        """An error about ``field``."""
-        return InterchangeError(
-            message, source=self.source, document=self.document, field=self.prefix + field
-        )
-
-    def text(self, field: str, *, optional: bool = False) -> str | None:
-        """A string field (``None`` allowed when ``optional``)."""
-        value = self.data.get(field)
-        if value is None:
-            if optional:
-                return None
-            raise self.fail(field, "is required")
-        if not isinstance(value, str):
-            raise self.fail(field, f"must be a string, got {shown(value)}")
-        return value
-
-    def req(self, field: str) -> str:
-        """A required non-empty string field."""
-        value = self.text(field)
-        if not value:
-            raise self.fail(field, "must not be empty")
-        return value
-
-    def decimal(
-        self, field: str, *, optional: bool = False, places: int = DEFAULT_PLACES
-    ) -> Decimal | None:
-        """A decimal string (or integer) field in the range of :mod:`syncstate.money`.
-
-        ``places`` is the most decimals allowed: an amount's 2 by default,
-        :data:`~syncstate.money.QUANTITY_PLACES` for hours, quantities and rates.
-        """
-        value = self.data.get(field)
-        if value is None:
-            if optional:
-                return None
-            raise self.fail(field, "is required")
-        try:
-            return to_decimal(value, what=field, places=places)
-        except MoneyError as exc:
-            raise self.fail(field, str(exc)) from None
-
-    def amount(self, field: str) -> Decimal:
-        """A required amount of money (at most two decimals)."""
-        value = self.decimal(field, optional=True)
-        if value is None:
-            raise self.fail(field, "is required")
-        return value
-
-    def quantity(self, field: str, *, optional: bool = False) -> Decimal | None:
-        """Hours, a quantity or a rate: at most :data:`~syncstate.money.QUANTITY_PLACES`."""
-        value = self.decimal(field, optional=True, places=QUANTITY_PLACES)
-        if value is None and not optional:
-            raise self.fail(field, "is required")
-        return value
-
-    def date(self, field: str, *, optional: bool = False) -> dt.date | None:
-        """An ISO date field: ``YYYY-MM-DD``, at latest :data:`LAST_DAY`."""
-        value = self.data.get(field)
-        if value is None:
-            if optional:
-                return None
-            raise self.fail(field, "is required")
-        if not isinstance(value, str):
-            raise self.fail(field, f"must be an ISO date string, got {shown(value)}")
-        try:
-            if not _ISO_DAY.fullmatch(value.strip()):
-                raise PeriodError(value)
-            day = parse_date(value, what=field)
-        except PeriodError:
-            raise self.fail(field, f"{shown(value)} is not an ISO date (YYYY-MM-DD)") from None
-        if day > LAST_DAY:
-            raise self.fail(field, f"{shown(value)} is after {LAST_DAY} (its period has no end)")
-        return day
-
-    def day(self, field: str) -> dt.date:
-        """A required ISO date field."""
-        value = self.date(field, optional=True)
-        if value is None:
-            raise self.fail(field, "is required")
-        return value
-
-    def flag(self, field: str, default: bool = False) -> bool:
-        """A boolean field."""
-        value = self.data.get(field, default)
-        if not isinstance(value, bool):
-            raise self.fail(field, f"must be true or false, got {shown(value)}")
-        return value
-
-    def items(self, field: str) -> list[Any]:
-        """A list field (missing means empty)."""
-        value = self.data.get(field, [])
-        if not isinstance(value, list):
-            raise self.fail(field, f"must be a list, got {type(value).__name__}")
-        return value
-
-    def child(self, value: object, document: str | None = None, prefix: str = "") -> Reader:
-        """A reader for a nested object; ``prefix`` qualifies its field names."""
-        return Reader(value, source=self.source, document=document or self.document, prefix=prefix)
-
-
-def _doc_id(item: object, source: str, n: int, key: str = "id") -> str:
-    if isinstance(item, dict) and isinstance(item.get(key), str) and item[key]:
-        return str(item[key])
-    raise InterchangeError(f"item {n + 1} has no {key!r}", source=source)
-
-
-# ------------------------------------------------------------------ receivables
-
-
-_KINDS = {kind.value: kind for kind in DocKind}
-
-
-def _receivable(item: object, source: str, n: int) -> ReceivableDocument:
-    reader = Reader(item, source=source, document=_doc_id(item, source, n))
-    kind_name = reader.req("kind")
-    if kind_name not in _KINDS:
-        raise reader.fail("kind", f"{shown(kind_name)} is not one of {', '.join(_KINDS)}")
-    allocations = []
-    for k, raw in enumerate(reader.items("allocations")):
-        sub = reader.child(raw, prefix=f"allocations[{k}].")
-        allocations.append(Allocation(sub.req("to"), sub.amount("amount"), sub.day("date")))
-    return ReceivableDocument(
-        id=reader.req("id"),
-        kind=_KINDS[kind_name],
-        client=reader.text("client", optional=True),
-        date=reader.day("date"),
-        amount=reader.amount("amount"),
-        allocations=tuple(allocations),
-        reverses=reader.text("reverses", optional=True),
-        refunds=reader.text("refunds", optional=True),
-        deposit=reader.text("deposit", optional=True),
-    )
-
-
 def receivables_from_json(
     data: object, *, source: str = "input"
 ) -> tuple[dt.date, list[ReceivableDocument]]:
     """``{"period_start", "documents"}`` as the period start and documents."""
-    top = Reader(data, source=source)
-    documents = [_receivable(item, source, n) for n, item in enumerate(top.items("documents"))]
-    return top.day("period_start"), documents
+    top = structure(data, WireReceivables, source=source)
+    documents = [
+        ReceivableDocument(
+            id=d.id,
+            kind=d.kind,
+            client=d.client,
+            date=d.date,
+            amount=d.amount,
+            allocations=tuple(Allocation(a.to, a.amount, a.date) for a in d.allocations),
+            reverses=d.reverses,
+            refunds=d.refunds,
+            deposit=d.deposit,
+        )
+        for d in top.documents
+    ]
+    return top.period_start, documents
 
 
 def receivables_to_json(result: ReceivablesResult) -> dict[str, Any]:
@@ -275,11 +134,6 @@ def receivables_to_json(result: ReceivablesResult) -> dict[str, Any]:
     }
 
 
-def _required(value: Decimal | None) -> Decimal:
-    assert value is not None  # Reader.quantity(optional=False) raises instead
-    return value
-
-
 def _iso(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
 
@@ -291,27 +145,26 @@ def _dec(value: Decimal | None) -> str | None:
 # -------------------------------------------------------------------------- WIP
 
 
-def _wip_entry(item: object, source: str, n: int) -> WipEntry:
-    reader = Reader(item, source=source, document=_doc_id(item, source, n))
+def _wip_entry(e: WireEntry) -> WipEntry:
     return WipEntry(
-        id=reader.req("id"),
-        type=reader.text("type", optional=True),
-        client=reader.text("client", optional=True),
-        date=reader.day("date"),
-        work_code=reader.text("work_code", optional=True),
-        staff=reader.text("staff", optional=True),
-        project=reader.text("project", optional=True),
-        subproject=reader.text("subproject", optional=True),
-        quantity=reader.quantity("quantity", optional=True),
-        amount=reader.decimal("amount", optional=True),
-        billed_amount=reader.decimal("billed_amount", optional=True),
-        invoice=reader.text("invoice", optional=True),
-        billing_status=reader.text("billing_status", optional=True) or UNBILLED,
-        hide=reader.flag("hide"),
-        write_updown=reader.decimal("write_updown", optional=True),
-        write_date=reader.date("write_date", optional=True),
-        clear_flag=reader.flag("clear_flag"),
-        clear_date=reader.date("clear_date", optional=True),
+        id=e.id,
+        type=e.type,
+        client=e.client,
+        date=e.date,
+        work_code=e.work_code,
+        staff=e.staff,
+        project=e.project,
+        subproject=e.subproject,
+        quantity=e.quantity,
+        amount=e.amount,
+        billed_amount=e.billed_amount,
+        invoice=e.invoice,
+        billing_status=e.billing_status or UNBILLED,
+        hide=e.hide,
+        write_updown=e.write_updown,
+        write_date=e.write_date,
+        clear_flag=e.clear_flag,
+        clear_date=e.clear_date,
     )
 
 
@@ -319,13 +172,9 @@ def wip_from_json(
     data: object, *, source: str = "input"
 ) -> tuple[dt.date, list[WipEntry], dict[str, dt.date]]:
     """``{"period_start", "invoices", "entries"}`` as period start, entries, invoice dates."""
-    top = Reader(data, source=source)
-    invoices: dict[str, dt.date] = {}
-    for n, item in enumerate(top.items("invoices")):
-        reader = top.child(item, _doc_id(item, source, n))
-        invoices[reader.req("id")] = reader.day("date")
-    entries = [_wip_entry(item, source, n) for n, item in enumerate(top.items("entries"))]
-    return top.day("period_start"), entries, invoices
+    top = structure(data, WireWip, source=source)
+    invoices: dict[str, dt.date] = {i.id: i.date for i in top.invoices}
+    return top.period_start, [_wip_entry(e) for e in top.entries], invoices
 
 
 def wip_to_json(result: WipResult) -> dict[str, Any]:
@@ -356,24 +205,23 @@ def staff_from_json(
     data: object, *, source: str = "input"
 ) -> tuple[list[StaffMember], list[WipEntry]]:
     """``{"staff": [...], "entries": [...]}`` as staff members and WIP entries."""
-    top = Reader(data, source=source)
-    members = []
-    for n, item in enumerate(top.items("staff")):
-        reader = top.child(item, _doc_id(item, source, n))
-        rates = []
-        for k, raw in enumerate(reader.items("rates")):
-            sub = reader.child(raw, prefix=f"rates[{k}].")
-            rates.append(
+    top = structure(data, WireStaff, source=source)
+    members = [
+        StaffMember(
+            m.id,
+            tuple(
                 StaffRate(
-                    start=sub.day("from"),
-                    standard_hours=_required(sub.quantity("standard_hours")),
-                    overtime_rate=_required(sub.quantity("overtime_rate")),
-                    cost_rate=_required(sub.quantity("cost_rate")),
+                    start=r.start,
+                    standard_hours=r.standard_hours,
+                    overtime_rate=r.overtime_rate,
+                    cost_rate=r.cost_rate,
                 )
-            )
-        members.append(StaffMember(reader.req("id"), tuple(rates)))
-    entries = [_wip_entry(item, source, n) for n, item in enumerate(top.items("entries"))]
-    return members, entries
+                for r in m.rates
+            ),
+        )
+        for m in top.staff
+    ]
+    return members, [_wip_entry(e) for e in top.entries]
 
 
 def staff_to_json(result: StaffResult) -> dict[str, Any]:
@@ -406,34 +254,21 @@ def staff_to_json(result: StaffResult) -> dict[str, Any]:
 
 # --------------------------------------------------------------------- projects
 
-_OPTIONS = {option.value: option for option in BudgetOption}
-
 
 def projects_from_json(data: object, *, source: str = "input") -> list[Project]:
     """``{"projects": [...]}`` as projects and subprojects."""
-    top = Reader(data, source=source)
-    projects = []
-    for n, item in enumerate(top.items("projects")):
-        reader = top.child(item, _doc_id(item, source, n))
-        option = reader.text("option", optional=True) or "none"
-        if option not in _OPTIONS:
-            raise reader.fail("option", f"{shown(option)} is not one of {', '.join(_OPTIONS)}")
-        budgets = []
-        for k, raw in enumerate(reader.items("staff_budgets")):
-            sub = reader.child(raw, prefix=f"staff_budgets[{k}].")
-            hours = _required(sub.quantity("hours"))
-            budgets.append(StaffBudget(sub.req("staff"), hours, sub.amount("amount")))
-        projects.append(
-            Project(
-                id=reader.req("id"),
-                parent=reader.text("parent", optional=True),
-                option=_OPTIONS[option],
-                budget_hours=reader.quantity("budget_hours", optional=True) or Decimal("0.00"),
-                budget_amount=reader.decimal("budget_amount", optional=True) or Decimal("0.00"),
-                staff_budgets=tuple(budgets),
-            )
+    top = structure(data, WireProjects, source=source)
+    return [
+        Project(
+            id=p.id,
+            parent=p.parent,
+            option=p.option,
+            budget_hours=p.budget_hours or Decimal("0.00"),
+            budget_amount=p.budget_amount or Decimal("0.00"),
+            staff_budgets=tuple(StaffBudget(b.staff, b.hours, b.amount) for b in p.staff_budgets),
         )
-    return projects
+        for p in top.projects
+    ]
 
 
 def projects_to_json(result: ProjectsResult) -> dict[str, Any]:

@@ -5,13 +5,19 @@ clients), one client, one invoice (the entries billed on it) or one entry,
 and touches nothing outside that scope: :class:`WipPlan` holds exactly the
 entries it deletes and the entries it rewrites, and :func:`apply_wip_plan`
 writes those in one transaction. Nothing is written until then.
+
+:func:`incremental_wip_repost` plans only what a host's edits can move: an
+entry's restored values depend on the entry and its invoice's billing date
+alone, so it reads the changed entries by id and the entries billed on the
+changed invoices (index lookups, a few hundred ids per statement), never the
+rest of the ledger.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -25,7 +31,14 @@ from syncstate.ports import Progress
 from syncstate.ports.ledger import RepostLedger
 from syncstate.services.repost_io import wip_from_json
 
-__all__ = ["WipPlan", "apply_wip_plan", "import_wip", "plan_wip_repost", "wip_period"]
+__all__ = [
+    "WipPlan",
+    "apply_wip_plan",
+    "import_wip",
+    "incremental_wip_repost",
+    "plan_wip_repost",
+    "wip_period",
+]
 
 log = logging.getLogger(__name__)
 
@@ -187,14 +200,51 @@ def plan_wip_repost(
     if period_start is None:
         raise EmptySelectionError(f"company {company!r} has no WIP ledger in {store.location}")
     scope, parts = _select(store, company, client, invoice, document, batch, progress)
+    plan = _plan_parts(store, company, scope, parts, period_start)
+    if not plan.result.balances and not plan.result.deletions and scope != "company":
+        raise EmptySelectionError(f"company {company!r} has no WIP entries for {scope}")
+    return plan
+
+
+def incremental_wip_repost(
+    store: RepostLedger,
+    company: str,
+    *,
+    changed: Collection[str] = (),
+    invoices: Collection[str] = (),
+) -> WipPlan:
+    """Plan the WIP repost of only what the host changed (dry run).
+
+    ``changed`` are the ids of WIP entries the host inserted or edited;
+    ``invoices`` the invoices whose billing date it changed (every entry billed
+    on one is redone). Entries it deleted need nothing. The plan equals the
+    part of a whole-company repost that concerns these entries; ids no longer
+    in the ledger are skipped, and nothing to redo gives an empty plan.
+    """
+    period_start = wip_period(store, company)
+    if period_start is None:
+        raise EmptySelectionError(f"company {company!r} has no WIP ledger in {store.location}")
+    picked = {e.id: e for e in store.wip_by_id(company, sorted(set(changed)))}
+    for invoice in sorted(set(invoices)):
+        picked.update((e.id, e) for e in store.wip_by_invoice(company, invoice))
+    scope = f"{len(set(changed))} changed WIP entries and {len(set(invoices))} invoices"
+    entries = [picked[i] for i in sorted(picked)]
+    return _plan_parts(store, company, scope, iter([entries]), period_start)
+
+
+def _plan_parts(
+    store: RepostLedger,
+    company: str,
+    scope: str,
+    parts: Iterator[list[WipEntry]],
+    period_start: dt.date,
+) -> WipPlan:
     balances: list[WipBalance] = []
     deletions: list[WipDeletion] = []
     found: list[Finding] = []
     findings: list[Finding] = []
     updates: list[WipEntry] = []
-    seen = 0
     for entries in parts:
-        seen += len(entries)
         wanted = {e.invoice for e in entries if e.invoice is not None}
         invoices = store.wip_invoices(company, wanted)
         result, changed, part_findings = _plan_part(company, entries, invoices, period_start)
@@ -203,8 +253,6 @@ def plan_wip_repost(
         found.extend(result.findings)
         findings.extend(part_findings)
         updates.extend(changed)
-    if not seen and scope != "company":
-        raise EmptySelectionError(f"company {company!r} has no WIP entries for {scope}")
     log.info(
         "WIP repost of %s planned: %d deletions, %d rewrites, %d findings",
         scope,

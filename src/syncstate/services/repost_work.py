@@ -10,7 +10,12 @@
   company or one project (it and its subprojects);
 * the plans carry ``STAFF-BALANCE`` / ``PROJECT-BUDGET`` findings with the
   stored and recomputed values, and :func:`apply_work_plan` writes a plan in
-  one transaction, touching only the rows of its scope.
+  one transaction, touching only the rows of its scope;
+* on a :class:`~syncstate.ports.repost_journal.JournaledWorkLedger` (the
+  memory, SQLite and PostgreSQL ledgers) an applied plan also journals every
+  stored value it changes (:class:`~syncstate.domain.repost.journal.RepostJournalEntry`:
+  row, field, before, after, actor, time) in the same transaction;
+  :func:`work_journal` reads the journal back.
 
 As the product documents say, staff and project reposts are not run from a
 diagnostic drill-down: their findings name the scoped repost to run instead.
@@ -18,6 +23,7 @@ diagnostic drill-down: their findings name the scoped repost to run instead.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -25,12 +31,14 @@ import attrs
 
 from syncstate.domain.repost.checks import diagnose_projects, diagnose_staff
 from syncstate.domain.repost.findings import Finding, Findings
+from syncstate.domain.repost.journal import RepostJournalEntry, budget_changes, staff_changes
 from syncstate.domain.repost.projects import Project, ProjectBudget, repost_projects
 from syncstate.domain.repost.staff import ProjectWork, StaffMember, StaffPeriod, repost_staff
 from syncstate.errors import EmptySelectionError, InputError
 from syncstate.notebook import Tabular
 from syncstate.periods import FiscalCalendar
 from syncstate.ports.ledger import WorkLedger
+from syncstate.ports.repost_journal import JournaledWorkLedger
 
 __all__ = [
     "WorkPlan",
@@ -40,6 +48,7 @@ __all__ = [
     "import_staff",
     "plan_projects_repost",
     "plan_staff_repost",
+    "work_journal",
 ]
 
 log = logging.getLogger(__name__)
@@ -193,26 +202,62 @@ def plan_projects_repost(
     )
 
 
-def apply_work_plan(ledger: WorkLedger, plan: WorkPlan) -> int:
-    """Write a staff or project plan in one transaction; return the rows written."""
+def apply_work_plan(
+    ledger: WorkLedger,
+    plan: WorkPlan,
+    *,
+    actor: str = "syncstate",
+    at: dt.datetime | None = None,
+) -> int:
+    """Write a staff or project plan in one transaction; return the rows written.
+
+    On a :class:`~syncstate.ports.repost_journal.JournaledWorkLedger` the same
+    transaction stores one journal entry per changed value, naming ``actor``
+    and ``at`` (now, in UTC, by default).
+    """
+    when = at if at is not None else dt.datetime.now(dt.UTC)
+    entries: list[RepostJournalEntry] = []
     if plan.calculator == "projects":
-        written = ledger.write_budgets(plan.company, plan.budgets)
+        if isinstance(ledger, JournaledWorkLedger):
+            entries = budget_changes(
+                company=plan.company, scope=plan.scope, stored=ledger.projects(plan.company),
+                budgets=plan.budgets, actor=actor, at=when,
+            )  # fmt: skip
+            written = ledger.write_budgets(plan.company, plan.budgets, journal=entries)
+        else:
+            written = ledger.write_budgets(plan.company, plan.budgets)
     else:
-        written = ledger.write_staff(
-            plan.company,
-            staff=plan.staff_ids,
-            periods=plan.periods,
-            projects=plan.project_ids,
-            work=plan.work,
-        )
+        rows: dict[str, Any] = {
+            "staff": plan.staff_ids, "periods": plan.periods,
+            "projects": plan.project_ids, "work": plan.work,
+        }  # fmt: skip
+        if isinstance(ledger, JournaledWorkLedger):
+            entries = staff_changes(
+                company=plan.company, scope=plan.scope, actor=actor, at=when,
+                stored_periods=ledger.staff_periods(plan.company),
+                stored_work=ledger.project_work(plan.company), **rows,
+            )  # fmt: skip
+            written = ledger.write_staff(plan.company, journal=entries, **rows)
+        else:
+            written = ledger.write_staff(plan.company, **rows)
     log.info(
-        "%s repost of %s applied: %d rows written",
+        "%s repost of %s applied by %s: %d rows written, %d values journaled",
         plan.calculator,
         plan.scope,
+        actor,
         written,
+        len(entries),
         extra={"company": plan.company, "records": written},
     )
     return written
+
+
+def work_journal(ledger: WorkLedger, company: str) -> list[RepostJournalEntry]:
+    """The company's journal of applied staff and project reposts, oldest first
+    (empty on a ledger that keeps none)."""
+    if isinstance(ledger, JournaledWorkLedger):
+        return ledger.repost_journal(company)
+    return []
 
 
 def diagnose_work(ledger: WorkLedger, company: str) -> Findings:

@@ -149,7 +149,7 @@ def _row(store: StateStore, stored: StoredRecord) -> SyncResult:
         subject=stored.record.subject,
         on=stored.record.on,
         remote_id=status.remote_id,
-        doc_number=stored.record.data.get("doc_number") or None,
+        doc_number=status.remote_number or stored.record.data.get("doc_number") or None,
         message=status.message,
         failed_at=failed_at,
         unlink_reason=reason,
@@ -161,6 +161,7 @@ def _matches(stored: StoredRecord, needle: str) -> bool:
     return needle in (
         record.key.source_id,
         status.remote_id,
+        status.remote_number,
         record.data.get("doc_number"),
     )
 
@@ -177,7 +178,9 @@ def sync_results(
 ) -> SyncResultsPage:
     """One page of the sync results view of ``company``.
 
-    ``search`` matches a source id, remote id or document number exactly.
+    ``search`` matches a source id, remote id or document number exactly: the
+    number the back end assigned (QuickBooks ``DocNumber``, Xero
+    ``InvoiceNumber``, stored with the link) or a host field ``doc_number``.
     Pass the returned ``next_after`` as ``after`` for the next page.
     """
     if limit < 1:

@@ -189,7 +189,12 @@ class Sender:
     def _linked(self, attempt: _Attempt, ref: RemoteRef, message: str = "") -> RecordOutcome:
         outcome = Outcome.UPDATED if attempt.item.ref is not None else Outcome.EXPORTED
         return self._outcome(
-            attempt, outcome, remote_id=ref.remote_id, version=ref.version, message=message
+            attempt,
+            outcome,
+            remote_id=ref.remote_id,
+            version=ref.version,
+            doc_number=ref.doc_number,
+            message=message,
         )
 
     def _unsent(self, attempt: _Attempt, error: BaseException) -> RecordOutcome:

@@ -1,7 +1,9 @@
 """Unexport: delete or void remote documents and make their records exportable again.
 
 The reverse of an export. Needs the back end's ``DELETE`` or ``VOID`` capability; a
-reset is the way to make records exportable without touching the back end.
+reset is the way to make records exportable without touching the back end. With the
+host's shared :class:`~syncstate.services.budgets.Budgets` (the ``budget`` an export
+takes) every request keeps to the company's rate and concurrency limits, as an export's.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from syncstate.ports import (
     StoredRecord,
     SystemClock,
 )
+from syncstate.services.budgeted import BudgetedBackend
+from syncstate.services.budgets import Budgets
 from syncstate.services.export_report import UnexportReport
+from syncstate.services.outcomes import Cancelled
 from syncstate.services.rendering import Renderer, default_renderers, render
 from syncstate.services.retry import RetryPolicy, retrying
 
@@ -50,6 +55,7 @@ def unexport(
     renderers: dict[str, Renderer] | None = None,
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    budget: Budgets | None = None,
 ) -> UnexportReport:
     """Delete or void the remote documents of ``keys`` and make the records exportable.
 
@@ -58,6 +64,11 @@ def unexport(
     (use a reset to make records exportable without touching the back end).
     Every record must be ``exported`` or ``outdated``. A document already gone
     remotely counts as removed, so a run interrupted half-way can be repeated.
+
+    ``budget`` (as ``ExportOptions.budget``): every request first takes a slot of the
+    company's shared budget; a ``Retry-After`` holds every worker back. When a hold
+    is longer than ``budget.yield_after``, the run stops: the records not yet removed
+    are reported failed (``not sent``) and stay exported; run it again later.
     """
     caps = backend.capabilities
     if Capability.DELETE not in caps and Capability.VOID not in caps:
@@ -91,19 +102,30 @@ def unexport(
     done: list[RecordKey] = []
     failed: list[tuple[RecordKey, str]] = []
     policy = retry or RetryPolicy()
-    for stored, ref in targets:
-        try:
-            for attempt in retrying(policy, sleep=sleep):
-                with attempt:
-                    try:
-                        backend.delete(company, ref)
-                    except RemoteNotFound:
-                        log.info(
-                            "remote document %s of %s was already gone", ref.remote_id, stored.key
-                        )
-            done.append(stored.key)
-        except (TransientBackendError, SyncStateError) as exc:
-            failed.append((stored.key, str(exc)))
+    shared = budget.for_company(backend, company) if budget is not None else None
+    remote = backend if shared is None else BudgetedBackend(backend, shared)
+    try:
+        for position, (stored, ref) in enumerate(targets):
+            try:
+                for attempt in retrying(policy, sleep=sleep):
+                    with attempt:
+                        try:
+                            remote.delete(company, ref)
+                        except RemoteNotFound:
+                            log.info(
+                                "remote document %s of %s was already gone",
+                                ref.remote_id,
+                                stored.key,
+                            )
+                done.append(stored.key)
+            except Cancelled as exc:  # held back longer than the run may wait: stop
+                failed.extend((s.key, f"not sent: {exc}") for s, _ in targets[position:])
+                break
+            except (TransientBackendError, SyncStateError) as exc:
+                failed.append((stored.key, str(exc)))
+    finally:
+        if shared is not None:
+            shared.flush()
     if done:
         store.apply(
             company,

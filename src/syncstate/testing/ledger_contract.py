@@ -18,53 +18,41 @@ findings and balances on it as on the in-memory ledger. It needs pytest.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import pytest
 
-from syncstate.domain.repost.projects import BudgetOption, Project, ProjectBudget, StaffBudget
+from syncstate.domain.repost.projects import ProjectBudget
 from syncstate.domain.repost.receivables import to_rows
-from syncstate.domain.repost.staff import StaffMember, StaffRate
-from syncstate.domain.repost.wip import WipEntry
 from syncstate.errors import EmptySelectionError
-from syncstate.periods import FiscalCalendar, PeriodPattern
+from syncstate.periods import FiscalCalendar
 from syncstate.ports.ledger import RepostLedger, WorkLedger
 from syncstate.services import repost as service
 from syncstate.services import repost_work as work
-from syncstate.services.repost_io import receivables_from_json, wip_from_json
+from syncstate.services.repost_io import receivables_from_json
+from syncstate.testing.ledger_journal import JournalContract
 from syncstate.testing.ledger_samples import (
+    CALENDAR,
+    DAY,
     MESSY_RECEIVABLES,
-    MESSY_WIP,
+    PROJECTS,
+    STAFF,
+    Boom,
     ledger_snapshot,
     load_messy_ledger,
+    load_work,
+    messy_wip,
+    then_fail,
 )
 
 __all__ = ["CALENDAR", "LedgerContract", "WorkLedgerContract", "load_work"]
-
-_T = TypeVar("_T")
-DAY = dt.date(2024, 3, 1)
-
-
-class _Boom(Exception):
-    """Raised by a caller's iterable half-way through a write."""
-
-
-def _then_fail(items: list[_T]) -> Iterator[_T]:
-    yield from items
-    raise _Boom("the caller's data ran out half-way")
 
 
 def _receivables() -> tuple[list[Any], list[Any]]:
     _, docs = receivables_from_json(MESSY_RECEIVABLES, source="kit")
     return to_rows(docs)
-
-
-def _wip() -> tuple[list[WipEntry], dict[str, dt.date]]:
-    _, entries, invoices = wip_from_json(MESSY_WIP, source="kit")
-    return entries, invoices
 
 
 class LedgerContract:
@@ -86,7 +74,7 @@ class LedgerContract:
 
     def test_companies_never_see_each_other(self, ledger: RepostLedger) -> None:
         docs, allocs = _receivables()
-        entries, invoices = _wip()
+        entries, invoices = messy_wip()
         ledger.load_receivables("a", docs, allocs, period_start=DAY)
         ledger.load_wip("a", entries, invoices, period_start=DAY)
         ledger.load_receivables("b", docs[:2], [], period_start=dt.date(2025, 1, 1))
@@ -151,7 +139,7 @@ class LedgerContract:
     def test_wip_entries_read_back_exactly_by_client_invoice_and_id(
         self, ledger: RepostLedger
     ) -> None:
-        entries, invoices = _wip()
+        entries, invoices = messy_wip()
         assert ledger.load_wip("acme", entries, invoices, period_start=DAY) == len(entries)
         assert ledger.period_start("acme", "wip") == DAY
         everything = ledger.wip_by_client("acme", ledger.wip_clients("acme"))
@@ -165,7 +153,7 @@ class LedgerContract:
         assert w2.write_updown == Decimal("50.00") and str(w2.write_updown) == "50.00"
 
     def test_write_wip_replaces_and_deletes_only_what_it_names(self, ledger: RepostLedger) -> None:
-        entries, invoices = _wip()
+        entries, invoices = messy_wip()
         ledger.load_wip("acme", entries, invoices, period_start=DAY)
         w1 = next(e for e in entries if e.id == "W1")
         fixed = attrs.evolve(w1, clear_flag=True, clear_date=dt.date(2024, 2, 20))
@@ -182,20 +170,20 @@ class LedgerContract:
         self, ledger: RepostLedger
     ) -> None:
         docs, allocs = _receivables()
-        entries, invoices = _wip()
+        entries, invoices = messy_wip()
         ledger.load_receivables("acme", docs[:5], [], period_start=DAY)
         ledger.load_wip("acme", entries[:2], invoices, period_start=DAY)
         before = ledger_snapshot(ledger)
-        with pytest.raises(_Boom):
+        with pytest.raises(Boom):
             ledger.load_receivables(
-                "acme", docs, _then_fail(allocs), deletes=["INV-1"], period_start=DAY
+                "acme", docs, then_fail(allocs), deletes=["INV-1"], period_start=DAY
             )
-        with pytest.raises(_Boom):
-            ledger.write_balances("acme", _then_fail([("INV-1", 0, None, False, 0, 0, 0)]))
-        with pytest.raises(_Boom):
-            ledger.load_wip("acme", _then_fail(entries), {"B9": DAY}, period_start=DAY)
-        with pytest.raises(_Boom):
-            ledger.write_wip("acme", _then_fail(entries[2:]), [entries[0].id])
+        with pytest.raises(Boom):
+            ledger.write_balances("acme", then_fail([("INV-1", 0, None, False, 0, 0, 0)]))
+        with pytest.raises(Boom):
+            ledger.load_wip("acme", then_fail(entries), {"B9": DAY}, period_start=DAY)
+        with pytest.raises(Boom):
+            ledger.write_wip("acme", then_fail(entries[2:]), [entries[0].id])
         assert ledger_snapshot(ledger) == before
 
     # -- the services on this ledger -------------------------------------------------
@@ -247,69 +235,33 @@ class LedgerContract:
         full = service.plan_receivables_repost(ledger, "acme")
         assert full.is_empty, full.changes
 
-
-_STAFF = [
-    StaffMember(
-        "S1",
-        (
-            StaffRate(
-                start=dt.date(2023, 1, 1),
-                standard_hours=Decimal("160"),
-                overtime_rate=Decimal("1.5"),
-                cost_rate=Decimal("80.00"),
-            ),
-            StaffRate(
-                start=dt.date(2024, 1, 1),
-                standard_hours=Decimal("150"),
-                overtime_rate=Decimal("1.5"),
-                cost_rate=Decimal("90.00"),
-            ),
-        ),
-    ),
-    StaffMember("S2"),
-]
-_PROJECTS = [
-    Project(
-        id="P1",
-        option=BudgetOption.FROM_SUBPROJECTS,
-        budget_hours=Decimal("1.00"),
-        budget_amount=Decimal("2.00"),
-    ),
-    Project(
-        id="P1A",
-        parent="P1",
-        option=BudgetOption.FROM_STAFF,
-        staff_budgets=(StaffBudget("S1", Decimal("10"), Decimal("900.00")),),
-    ),
-    Project(id="P2", budget_hours=Decimal("5"), budget_amount=Decimal("500.00")),
-]
-#: July fiscal years of 4-4-5 periods
-CALENDAR = FiscalCalendar(start_month=7, pattern=PeriodPattern.FOUR_FOUR_FIVE)
+    def test_an_incremental_wip_repost_redoes_only_what_changed(self, ledger: RepostLedger) -> None:
+        load_messy_ledger(ledger)
+        service.apply_plan(ledger, service.plan_wip_repost(ledger, "acme"))
+        entries, _ = messy_wip()
+        w9 = next(e for e in entries if e.id == "W9")
+        billed = attrs.evolve(w9, invoice="B1", billing_status="billed", billed_amount=Decimal(9))
+        period = service.wip_period(ledger, "acme")
+        ledger.load_wip("acme", [billed], {"B2": dt.date(2024, 2, 25)}, period_start=period)
+        before = ledger_snapshot(ledger)
+        plan = service.incremental_wip_repost(ledger, "acme", changed=["W9"], invoices=["B2"])
+        assert {e.id for e in plan.updates} == {"W8", "W9"}  # W9 billed on B1; B2 moved
+        assert ledger_snapshot(ledger) == before  # planning writes nothing
+        service.apply_plan(ledger, plan)
+        assert service.plan_wip_repost(ledger, "acme").is_empty  # equal to a full repost
+        nothing = service.incremental_wip_repost(ledger, "acme", changed=["NOPE"])
+        assert nothing.is_empty and nothing.result.balances == ()
 
 
-def load_work(ledger: WorkLedger, company: str = "acme") -> None:
-    """WIP entries of staff S1 and S2 on projects P1/P1A and P2, staff, projects."""
-    entries, invoices = _wip()
-    worked = [
-        attrs.evolve(e, staff="S1" if n % 2 else "S2", project="P1", subproject="P1A")
-        if n < 4
-        else attrs.evolve(e, staff="S1", project="P2")
-        for n, e in enumerate(e for e in entries if e.type == "time" and e.client is not None)
-    ]
-    ledger.load_wip(company, worked, invoices, period_start=DAY)
-    ledger.load_staff(company, _STAFF, calendar=CALENDAR)
-    ledger.load_projects(company, _PROJECTS)
-
-
-class WorkLedgerContract(LedgerContract):
+class WorkLedgerContract(JournalContract, LedgerContract):
     """Staff and project ledgers: provide a ``ledger`` fixture yielding a WorkLedger."""
 
     def test_staff_projects_and_calendar_read_back_exactly(self, ledger: WorkLedger) -> None:
         assert ledger.fiscal_calendar("acme") == FiscalCalendar()
         load_work(ledger)
         assert ledger.fiscal_calendar("acme") == CALENDAR
-        assert ledger.staff_members("acme") == _STAFF
-        assert ledger.projects("acme") == sorted(_PROJECTS, key=lambda p: p.id)
+        assert ledger.staff_members("acme") == STAFF
+        assert ledger.projects("acme") == sorted(PROJECTS, key=lambda p: p.id)
         assert ledger.fiscal_calendar("other") == FiscalCalendar()
         assert ledger.staff_members("other") == [] and ledger.projects("other") == []
 
@@ -371,11 +323,11 @@ class WorkLedgerContract(LedgerContract):
         load_work(ledger)
         work.apply_work_plan(ledger, work.plan_staff_repost(ledger, "acme"))
         before = (ledger.staff_periods("acme"), ledger.project_work("acme"))
-        with pytest.raises(_Boom):
+        with pytest.raises(Boom):
             ledger.write_staff(
                 "acme",
                 staff=["S1", "S2"],
-                periods=_then_fail(before[0][:3]),
+                periods=then_fail(before[0][:3]),
                 projects=["P1"],
                 work=[],
             )

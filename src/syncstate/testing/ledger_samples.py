@@ -8,17 +8,46 @@ ledger cannot hold one id twice) and every WIP code. Clients ``ACME`` and
 ``BETA`` and documents without a client (a deposit, a miscellaneous receipt,
 a blank WIP entry) sit side by side, so a drill-down that reaches too far
 changes something it should not. :func:`ledger_snapshot` reads a whole
-ledger through the port, to compare before and after.
+ledger through the port, to compare before and after. :func:`load_work`
+adds staff, projects and a fiscal calendar (:data:`CALENDAR`) for the staff
+and project kit; :func:`then_fail` is a caller's iterable that raises
+:class:`Boom` half-way through a write.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, TypeVar
 
+import attrs
+
+from syncstate.domain.repost.projects import BudgetOption, Project, StaffBudget
 from syncstate.domain.repost.receivables import ReceivableDocument
-from syncstate.ports.ledger import RepostLedger
+from syncstate.domain.repost.staff import StaffMember, StaffRate
+from syncstate.domain.repost.wip import WipEntry
+from syncstate.periods import FiscalCalendar, PeriodPattern
+from syncstate.ports.ledger import RepostLedger, WorkLedger
 
-__all__ = ["MESSY_RECEIVABLES", "MESSY_WIP", "ledger_snapshot", "load_messy_ledger"]
+__all__ = [
+    "CALENDAR",
+    "DAY",
+    "MESSY_RECEIVABLES",
+    "MESSY_WIP",
+    "PROJECTS",
+    "STAFF",
+    "Boom",
+    "ledger_snapshot",
+    "load_messy_ledger",
+    "load_work",
+    "messy_wip",
+    "then_fail",
+]
+
+_T = TypeVar("_T")
+#: the period start of the samples' WIP ledgers
+DAY = dt.date(2024, 3, 1)
 
 
 def _doc(id: str, kind: str, client: str | None, date: str, amount: str, **kw: Any) -> Any:
@@ -226,3 +255,74 @@ def ledger_snapshot(ledger: RepostLedger) -> dict[tuple[str, str, str], Any]:
         out[company, "period", "receivables"] = ledger.period_start(company, "receivables")
         out[company, "period", "wip"] = ledger.period_start(company, "wip")
     return out
+
+
+class Boom(Exception):
+    """Raised by a caller's iterable half-way through a write."""
+
+
+def then_fail(items: list[_T]) -> Iterator[_T]:
+    """Yield ``items``, then raise :class:`Boom`."""
+    yield from items
+    raise Boom("the caller's data ran out half-way")
+
+
+def messy_wip() -> tuple[list[WipEntry], dict[str, dt.date]]:
+    """The entries and invoice dates of :data:`MESSY_WIP`."""
+    from syncstate.services.repost_io import wip_from_json
+
+    _, entries, invoices = wip_from_json(MESSY_WIP, source="kit")
+    return entries, invoices
+
+
+STAFF = [
+    StaffMember(
+        "S1",
+        (
+            StaffRate(
+                start=dt.date(2023, 1, 1),
+                standard_hours=Decimal("160"),
+                overtime_rate=Decimal("1.5"),
+                cost_rate=Decimal("80.00"),
+            ),
+            StaffRate(
+                start=dt.date(2024, 1, 1),
+                standard_hours=Decimal("150"),
+                overtime_rate=Decimal("1.5"),
+                cost_rate=Decimal("90.00"),
+            ),
+        ),
+    ),
+    StaffMember("S2"),
+]
+PROJECTS = [
+    Project(
+        id="P1",
+        option=BudgetOption.FROM_SUBPROJECTS,
+        budget_hours=Decimal("1.00"),
+        budget_amount=Decimal("2.00"),
+    ),
+    Project(
+        id="P1A",
+        parent="P1",
+        option=BudgetOption.FROM_STAFF,
+        staff_budgets=(StaffBudget("S1", Decimal("10"), Decimal("900.00")),),
+    ),
+    Project(id="P2", budget_hours=Decimal("5"), budget_amount=Decimal("500.00")),
+]
+#: July fiscal years of 4-4-5 periods
+CALENDAR = FiscalCalendar(start_month=7, pattern=PeriodPattern.FOUR_FOUR_FIVE)
+
+
+def load_work(ledger: WorkLedger, company: str = "acme") -> None:
+    """WIP entries of staff S1 and S2 on projects P1/P1A and P2, staff, projects."""
+    entries, invoices = messy_wip()
+    worked = [
+        attrs.evolve(e, staff="S1" if n % 2 else "S2", project="P1", subproject="P1A")
+        if n < 4
+        else attrs.evolve(e, staff="S1", project="P2")
+        for n, e in enumerate(e for e in entries if e.type == "time" and e.client is not None)
+    ]
+    ledger.load_wip(company, worked, invoices, period_start=DAY)
+    ledger.load_staff(company, STAFF, calendar=CALENDAR)
+    ledger.load_projects(company, PROJECTS)

@@ -13,6 +13,10 @@ Subclass :class:`MirrorStoreContract` in a test module and provide a
 A store whose locks die with their holder's session instead of expiring by
 age sets ``locks_expire_by_age = False`` (and tests that release in its own
 module, by ending the session).
+The kit also checks the record of runs (``record_attempt``, ``end_attempt``,
+``attempts``): one row per fiscal year, newest first, older running attempts marked
+interrupted by a new one, and only the newest
+:data:`~syncstate.domain.mirror_attempts.ATTEMPTS_KEPT` kept per company and year.
 The data is built here (:func:`make_year`), so the kit needs no files; it
 needs pytest installed.
 """
@@ -35,6 +39,7 @@ from syncstate.domain.mirror import (
     MirrorYear,
     compute_drift,
 )
+from syncstate.domain.mirror_attempts import ATTEMPTS_KEPT
 from syncstate.errors import InputError, StorageError
 from syncstate.periods import FiscalYear, Period
 from syncstate.ports import MirrorStore
@@ -338,3 +343,73 @@ class MirrorStoreContract:
         mirror.unlock(CO, holder="slow")
         assert mirror.try_lock(CO, holder="c", at=T0, stale_after=hour)
         mirror.unlock(CO, holder="c")
+
+    # -- the record of runs -----------------------------------------------------
+
+    def test_an_attempt_is_recorded_per_year_and_ended(self, mirror: MirrorStore) -> None:
+        attempt = mirror.record_attempt(CO, [Y2024, Y2025], operation="reload", holder="h", at=T0)
+        rows = mirror.attempts(CO)
+        assert {(a.attempt, a.year, a.outcome, a.ended_at) for a in rows} == {
+            (attempt, Y2024, "running", None),
+            (attempt, Y2025, "running", None),
+        }
+        assert all(a.operation == "reload" and a.holder == "h" for a in rows)
+        later = T0 + dt.timedelta(minutes=5)
+        mirror.end_attempt(CO, attempt, outcome="failed", reason="bad file x.se", at=later)
+        mirror.end_attempt("globex", attempt, outcome="ok", reason="", at=later)  # not globex's
+        rows = mirror.attempts(CO)
+        assert [(a.outcome, a.reason, a.started_at, a.ended_at) for a in rows] == [
+            ("failed", "bad file x.se", T0, later)
+        ] * 2
+        assert mirror.attempts("globex") == []
+
+    def test_attempts_are_listed_newest_first_and_all_years_is_none(
+        self, mirror: MirrorStore
+    ) -> None:
+        first = mirror.record_attempt(CO, None, operation="load", holder="h", at=T0)
+        mirror.end_attempt(CO, first, outcome="ok", reason="", at=T0)
+        second = mirror.record_attempt(
+            CO,
+            [Y2024],
+            operation="reload",
+            holder="other",
+            at=T0,
+            outcome="refused",
+            reason="company acme is busy",
+        )
+        rows = mirror.attempts(CO)
+        assert [(a.attempt, a.year, a.outcome) for a in rows] == [
+            (second, Y2024, "refused"),
+            (first, None, "ok"),
+        ]
+        assert rows[0].ended_at == T0 and rows[0].reason == "company acme is busy"
+        assert len(mirror.attempts(CO, limit=1)) == 1
+
+    def test_a_new_running_attempt_marks_older_running_ones_interrupted(
+        self, mirror: MirrorStore
+    ) -> None:
+        killed = mirror.record_attempt(CO, [Y2024], operation="reload", holder="a", at=T0)
+        mirror.record_attempt("globex", [Y2024], operation="load", holder="g", at=T0)
+        retry = mirror.record_attempt(CO, [Y2024], operation="reload", holder="b", at=T0)
+        rows = {a.attempt: a for a in mirror.attempts(CO)}
+        assert rows[killed].outcome == "interrupted" and rows[killed].reason
+        assert rows[retry].outcome == "running"
+        assert [a.outcome for a in mirror.attempts("globex")] == ["running"]
+        mirror.end_attempt(CO, killed, outcome="ok", reason="", at=T0)  # too late: stays
+        assert {a.attempt: a.outcome for a in mirror.attempts(CO)}[killed] == "interrupted"
+
+    def test_only_the_newest_attempts_per_company_and_year_are_kept(
+        self, mirror: MirrorStore
+    ) -> None:
+        oldest_2025 = mirror.record_attempt(
+            CO, [Y2025], operation="load", holder="h", at=T0, outcome="failed", reason="x"
+        )
+        ids = [
+            mirror.record_attempt(
+                CO, [Y2024], operation="load", holder="h", at=T0, outcome="failed", reason=str(i)
+            )
+            for i in range(ATTEMPTS_KEPT + 5)
+        ]
+        rows = mirror.attempts(CO, limit=100)
+        assert [a.attempt for a in rows if a.year == Y2024] == ids[::-1][:ATTEMPTS_KEPT]
+        assert [a.attempt for a in rows if a.year == Y2025] == [oldest_2025]

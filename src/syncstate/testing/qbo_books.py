@@ -4,7 +4,11 @@ Plain Python, no HTTP: :class:`QboBooks` keeps the entities of every realm
 (company) and applies QuickBooks' documented rules — ``SyncToken`` checks
 (5010), sparse and full updates, voids, deletes, required fields (2020),
 invalid references (2500), duplicate document numbers (6140, naming the
-existing ``TxnId``), duplicate names (6240), linked transactions of another
+existing ``TxnId``), duplicate names (6240; a ``DisplayName`` across customers, vendors and
+employees, an item's ``Name`` across every item, sub-items included), item
+names with a colon, tab or new line (6000), sub-items (``SubItem``,
+``ParentRef`` to an existing item, ``FullyQualifiedName`` ``Parent:Child``,
+at most five levels), linked transactions of another
 customer (620), closed periods (6210), ended subscriptions (6190), deposited
 transactions (6540) and not-found objects (610). Refused operations raise
 :class:`QboFaultAnswer`, which knows its HTTP status and ``Fault`` body
@@ -21,7 +25,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from syncstate.testing.qbo_entity_rules import RULED, parse_upload, validate_extra
+from syncstate.testing.qbo_entity_rules import RULED, item_names, parse_upload, validate_extra
 from syncstate.testing.qbo_faults import (
     QboFaultAnswer,
     invalid_reference,
@@ -128,8 +132,13 @@ class QboBooks:
             "sparse": False,
             "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
         }
+        if entity == "Item":
+            self._item_names(realm, record, strict=False)
         books.entities[entity][ident] = record
         return ident
+
+    def _item_names(self, realm: str, record: dict[str, Any], *, strict: bool = True) -> None:
+        item_names(self.realm(realm).entities["Item"], record, strict=strict)
 
     def get(self, realm: str, entity: str, ident: str) -> dict[str, Any]:
         """A copy of one entity, or a 610 fault."""
@@ -195,6 +204,9 @@ class QboBooks:
             if not name:
                 raise missing_field("Name" if field == "Name" else field)
             record[field] = name
+            if entity == "Item":
+                record.pop("FullyQualifiedName", None)  # system defined
+                self._item_names(realm, record)
             self._check_unique_name(realm, entity, record, name)
             if entity == "Account" and not record.get("AccountType"):
                 raise missing_field("AccountType")
@@ -234,12 +246,12 @@ class QboBooks:
                 if kind == entity and other["Id"] == record.get("Id"):
                     continue
                 if str(other.get(field) or "").strip().casefold() == key:
+                    who = "item" if entity == "Item" else "customer, vendor or employee"
                     raise QboFaultAnswer(
                         "6240",
                         "Duplicate Name Exists Error",
-                        "The name supplied already exists. : Another customer, vendor or "
-                        f"employee is already using this name. Please use a different name. "
-                        f": Id={other['Id']}",
+                        f"The name supplied already exists. : Another {who} is already using "
+                        f"this name. Please use a different name. : Id={other['Id']}",
                     )
 
     def _validate_sales(

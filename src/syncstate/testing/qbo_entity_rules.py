@@ -15,12 +15,15 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from syncstate.testing.qbo_faults import QboFaultAnswer, missing_field
+from syncstate.testing.qbo_faults import QboFaultAnswer, invalid_reference, missing_field
 
-__all__ = ["RULED", "parse_upload", "validate_extra"]
+__all__ = ["ITEM_LEVELS", "RULED", "item_names", "parse_upload", "validate_extra"]
 
 #: check_ref(visible ids, entity, reference) raises 2500 for a reference to nothing
 CheckRef = Callable[[Mapping[str, frozenset[str]], str, Any], None]
+
+#: most levels of an item's ``FullyQualifiedName`` (Intuit's Item reference)
+ITEM_LEVELS = 5
 
 RULED = frozenset(
     {"Bill", "Purchase", "JournalEntry", "CreditMemo", "RefundReceipt", "Deposit", "Estimate"}
@@ -119,6 +122,47 @@ def _sales_like(
     record["TotalAmt"] = total
     if entity == "CreditMemo":
         record["RemainingCredit"] = total
+
+
+def _business(detail: str, element: str) -> QboFaultAnswer:
+    return QboFaultAnswer(
+        "6000",
+        "A business validation error has occurred while processing your request",
+        f"Business Validation Error: {detail}",
+        element=element,
+    )
+
+
+def item_names(
+    items: Mapping[str, Mapping[str, Any]], record: dict[str, Any], *, strict: bool = True
+) -> None:
+    """Fill an item's ``FullyQualifiedName`` (and ``Level``) from its parent in ``items``.
+
+    ``strict`` (creates and updates) refuses a name with a colon, tab or new line
+    (6000), a sub-item without ``ParentRef`` (2020) or with one naming no item
+    (2500), and a sixth level (6000); seeded items are filled in as far as possible.
+    """
+    name = str(record.get("Name") or "")
+    if strict and any(c in name for c in ":\t\r\n"):
+        raise _business(f"an item name cannot include colons, tabs or new lines: {name!r}", "Name")
+    if not record.get("SubItem"):
+        record.setdefault("FullyQualifiedName", name)
+        return
+    ref = record.get("ParentRef")
+    parent = items.get(str(ref.get("value"))) if isinstance(ref, Mapping) else None
+    if parent is None:
+        if not strict:
+            return
+        if not isinstance(ref, Mapping) or not ref.get("value"):
+            raise missing_field("ParentRef")
+        raise invalid_reference("Item", ref.get("value"))
+    level = int(parent.get("Level") or 0) + 1
+    if strict and level >= ITEM_LEVELS:
+        raise _business(f"items nest at most {ITEM_LEVELS} levels deep", "ParentRef")
+    parent_name = parent.get("FullyQualifiedName") or parent.get("Name")
+    record["FullyQualifiedName"] = f"{parent_name}:{name}"
+    record["Level"] = level
+    record["ParentRef"] = {"value": str(parent["Id"]), "name": str(parent.get("Name"))}
 
 
 def parse_upload(body: bytes) -> tuple[dict[str, Any], bytes, str]:

@@ -180,6 +180,45 @@ class StateStoreContract:
         assert replay(key, entries) == store.get(key).status
         assert store.get(key).status.generation == 1
 
+    def test_the_document_number_is_kept_with_the_link(self, store: StateStore) -> None:
+        """The number the back end shows people (QuickBooks ``DocNumber``) is stored with
+        the remote id, one per record in a bulk apply, kept by an update that returns
+        none, in the journal, and gone after a reset."""
+        records = make_time_records("acme", 300)
+        keys = [r.key for r in records]
+        store.ingest("acme", records, at=T0, actor="t")
+        store.apply("acme", [(k, Event.claim(worker="w")) for k in keys], at=T0, actor="t")
+        store.apply(
+            "acme",
+            [(k, Event.succeed(f"R-{i}", "0", f"INV-{i:04d}")) for i, k in enumerate(keys)],
+            at=T0,
+            actor="t",
+        )
+        assert [store.get(k).status.remote_number for k in keys[:3]] == [
+            "INV-0000",
+            "INV-0001",
+            "INV-0002",
+        ]
+        assert store.get(keys[-1]).status.remote_number == "INV-0299"
+        first = keys[0]
+        store.apply(
+            "acme",
+            [
+                (first, Event.of(EventKind.SOURCE_CHANGED, "edited")),
+                (first, Event.claim(worker="w")),
+                (first, Event.succeed("R-0", "1")),  # the update gave no number
+            ],
+            at=T0,
+            actor="t",
+        )
+        assert store.get(first).status.remote_number == "INV-0000"
+        entries = store.journal(first)
+        assert entries[1].event.remote_number == "INV-0000"
+        assert replay(first, entries) == store.get(first).status
+        store.apply("acme", [(first, Event.of(EventKind.RESET, "again"))], at=T0, actor="t")
+        assert store.get(first).status.remote_number is None
+        assert replay(first, store.journal(first)) == store.get(first).status
+
     def test_one_apply_may_move_a_record_several_times(self, store: StateStore) -> None:
         records = make_time_records("acme", 3)
         store.ingest("acme", records, at=T0, actor="t")

@@ -286,7 +286,9 @@ class XeroServer(LocalServer):
             answer = _Answer(status, dumps(scripted))
         else:
             answer = self._dispatch(method, path, query, headers, body, tenant)
-        if key:  # Xero keeps errors too
+        # Xero keeps errors too, but not a 429: the rate limiter refuses a request before
+        # the idempotency layer sees it (as this server's own throttle does, in handle)
+        if key and answer.status != 429:
             self._keys[key] = (now, fingerprint, copy.deepcopy(answer))
         if method != "GET" and answer.status == 200 and self.faults.commit_then_fail > 0:
             self.faults.commit_then_fail -= 1

@@ -2,9 +2,10 @@
 
 ``create_app(store, authorize=...)`` returns a Starlette application with the pages an
 accountant or office manager uses: sync results (filter, search, unlink, relink,
-export selected with live progress), reset with its warning and acknowledgement,
-export, bundles (export, PDF, un-bundle, historical cutoff), the mirror (clear with
-confirmation, reload from uploaded SIE files) and repost diagnostics with drill-down.
+export selected with live progress), the history of records per export state,
+reset with its warning and acknowledgement, export, bundles (export, PDF, un-bundle,
+historical cutoff), the mirror (balances per account, clear with confirmation, reload
+from uploaded SIE files) and repost diagnostics with drill-down.
 Mount it in the host's app::
 
     from syncstate.web import Viewer, create_app

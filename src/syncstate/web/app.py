@@ -212,8 +212,10 @@ class _Authorized:
 
 def _routes() -> list[BaseRoute]:
     from syncstate.web import (
+        pages_balances,
         pages_bundles,
         pages_export,
+        pages_history,
         pages_home,
         pages_mirror,
         pages_repost,
@@ -230,11 +232,13 @@ def _routes() -> list[BaseRoute]:
     ]
     for module in (
         pages_home,
+        pages_history,
         pages_results,
         pages_reset,
         pages_export,
         pages_bundles,
         pages_mirror,
+        pages_balances,
         pages_repost,
     ):
         routes.extend(module.routes())
@@ -261,9 +265,9 @@ def create_app(
     :class:`~syncstate.adapters.storage.sqlite.ledger.SQLiteLedgerStore`) enables the
     repost page, ``bundles`` (a :class:`~syncstate.ports.BundleStore`, e.g.
     ``SQLiteBundleStore.beside(store)``) the bundles page and ``mirror`` (a
-    :class:`~syncstate.ports.MirrorStore`) the mirror page. ``secret`` signs the CSRF
-    tokens: give every worker process the same one (by default each panel draws its own
-    at random).
+    :class:`~syncstate.ports.MirrorStore`) the mirror page and its balances per
+    account. ``secret`` signs the CSRF tokens: give every worker process the same one
+    (by default each panel draws its own at random).
     """
     env = Environment(loader=PackageLoader("syncstate.web", "templates"), autoescape=True)
     panel = Panel(

@@ -71,6 +71,7 @@ STATUS_COLUMNS = (
     "worker",
     "lease_until",
     "changed_in_flight",
+    "remote_number",
 )
 #: the status columns as a select list
 STATUS_SELECT = ", ".join(STATUS_COLUMNS)
@@ -124,6 +125,7 @@ def status_to_row(status: Status) -> tuple[Any, ...]:
         status.worker,
         None if status.lease_until is None else utc(status.lease_until).isoformat(),
         1 if status.changed_in_flight else 0,
+        status.remote_number,
     )
 
 
@@ -141,6 +143,7 @@ def status_from_row(row: Sequence[Any]) -> Status:
             worker=row[7] or "",
             lease_until=None if row[8] is None else dt.datetime.fromisoformat(row[8]),
             changed_in_flight=bool(row[9]),
+            remote_number=row[10],
         )
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         raise StorageError(
@@ -192,6 +195,8 @@ def encode_event(event: Event) -> str:
         parts += (',"remote_id":', encode_basestring(event.remote_id))
     if event.remote_version is not None:
         parts += (',"remote_version":', encode_basestring(event.remote_version))
+    if event.remote_number is not None:
+        parts += (',"remote_number":', encode_basestring(event.remote_number))
     if event.message is not None:
         parts += (',"message":', encode_basestring(event.message))
     if event.reason:
@@ -211,6 +216,7 @@ def decode_event(text: str) -> Event:
         kind=_EVENTS[data["kind"]],
         remote_id=data.get("remote_id"),
         remote_version=data.get("remote_version"),
+        remote_number=data.get("remote_number"),
         message=data.get("message"),
         reason=data.get("reason", ""),
         worker=data.get("worker", ""),
@@ -303,7 +309,7 @@ def plan_distinct(
     stored), stored as ``refs[i]`` (the store's row id), receives
     ``events[i]``. Returns the new statuses in the same order and one compact
     journal row per record: ``(ref, batch, remote_id, remote_version, message,
-    from_state, to_state, generation, key_generation, key_revision)``. ``batch``
+    from_state, to_state, generation, key_generation, key_revision, remote_number)``. ``batch``
     is what ``batch_of`` returns for the event, asked again only when an event's
     shape (:func:`~syncstate.adapters.storage.journal.event_shape`) differs from
     the last one asked about; the idempotency key is derived from the key,
@@ -353,6 +359,7 @@ def plan_distinct(
                 new.generation,
                 status.generation,
                 status.revision,
+                event.remote_number,
             )
         )
     return new_statuses, rows

@@ -42,11 +42,16 @@ __all__ = [
 
 
 def event_shape(event: Event) -> Event:
-    """``event`` without its per-record payload (remote id and version, message).
+    """``event`` without its per-record payload (remote id, version and number, message).
 
     Bulk operations journal the shape once per batch and the payload per row.
     """
-    if event.remote_id is None and event.remote_version is None and event.message is None:
+    if (
+        event.remote_id is None
+        and event.remote_version is None
+        and event.remote_number is None
+        and event.message is None
+    ):
         return event
     return Event(
         kind=event.kind,
@@ -83,7 +88,8 @@ class JournalBatches:
 #: :func:`journal_entry_from_row` takes them (``b``: the batch, ``j``: the row)
 JOURNAL_READ_COLUMNS = (
     "b.at, b.actor, b.event, j.remote_id, j.remote_version, j.message, j.from_state,"
-    " j.to_state, j.generation, j.key_generation, j.key_revision, j.idempotency_key"
+    " j.to_state, j.generation, j.key_generation, j.key_revision, j.idempotency_key,"
+    " j.remote_number"
 )
 
 
@@ -92,8 +98,10 @@ def journal_entry_from_row(key: RecordKey, at: dt.datetime, row: Sequence[Any]) 
     entry: the batch's event with the row's payload, and the idempotency key stored as
     text (rows carried over from schema 1) or derived from its generation and revision."""
     event = decode_event(row[2])
-    if row[3] is not None or row[4] is not None or row[5] is not None:
-        event = attrs.evolve(event, remote_id=row[3], remote_version=row[4], message=row[5])
+    if row[3] is not None or row[4] is not None or row[5] is not None or row[12] is not None:
+        event = attrs.evolve(
+            event, remote_id=row[3], remote_version=row[4], remote_number=row[12], message=row[5]
+        )
     return JournalEntry(
         key=key,
         at=at,
@@ -113,7 +121,7 @@ def keyed_journal_rows(
 ) -> list[tuple[Any, ...]]:
     """Journal rows of entries :func:`plan_events` planned (a record may repeat), with
     the idempotency key as text: ``(ref, batch, remote_id, remote_version, message,
-    from_state, to_state, generation, idempotency_key)``."""
+    from_state, to_state, generation, idempotency_key, remote_number)``."""
     return [
         (
             ref_of(e.key),
@@ -125,6 +133,7 @@ def keyed_journal_rows(
             e.to_state._value_,
             e.generation,
             e.idempotency_key,
+            e.event.remote_number,
         )
         for e in entries
     ]

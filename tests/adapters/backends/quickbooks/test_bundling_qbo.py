@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
-from syncstate.adapters.backends.quickbooks.payloads import QboMapping
-from syncstate.adapters.storage.sqlite.bundles import SQLiteBundleStore
-from syncstate.adapters.storage.sqlite.state import SQLiteStore
+from qbo_bundles import USED, ingest_ann_and_bob
+from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend
 from syncstate.domain.bundling import BundleKind
 from syncstate.domain.mapping import MappingKind
-from syncstate.domain.transactions import Payment, UsageLog
+from syncstate.domain.transactions import UsageLog
 from syncstate.errors import MappingError
 from syncstate.services.bundle_export import (
     export_bundles,
     fetch_bundle_pdf,
-    mapping_tables,
     unbundle_and_reverse,
 )
 from syncstate.services.bundling import BundleService
@@ -32,65 +25,14 @@ from syncstate.testing.qbo_server import QboServer
 
 CO = "acme"
 AT = dt.datetime(2024, 3, 10, 12, tzinfo=dt.UTC)
-D1, D2 = dt.date(2024, 3, 1), dt.date(2024, 3, 4)
 OPTIONS = ExportOptions(concurrency=2, sleep=lambda _s: None, seed=3, retry=RetryPolicy(attempts=4))
-
-
-class Tokens:
-    def access_token(self, company: str) -> str:
-        return "test-token"
-
-    def refresh(self, company: str) -> str:
-        return "test-token"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[QboServer]:
-    with QboServer() as running:
-        yield running
-
-
-@pytest.fixture
-def setup(
-    server: QboServer, tmp_path: Path
-) -> Iterator[tuple[BundleService, QuickBooksBackend, str]]:
-    server.faults = type(server.faults)()
-    realm = f"bd-{uuid.uuid4().hex[:10]}"
-    store = SQLiteStore(tmp_path / "state.db")
-    bundles = SQLiteBundleStore.beside(store)
-    service = BundleService(store, bundles)
-    config = QuickBooksConfig(base_url=server.base_url, realms={CO: realm})
-    with httpx.Client(timeout=5.0) as client:
-        backend = QuickBooksBackend(
-            tokens=Tokens(),
-            mapping=lambda co: QboMapping.from_dict(mapping_tables(service.mappings(co))),
-            config=config,
-            client=client,
-        )
-        yield service, backend, realm
-    bundles.close()
-    store.close()
 
 
 def test_bundles_reach_quickbooks_as_receipt_invoice_and_linked_payment(
     setup: tuple[BundleService, QuickBooksBackend, str], server: QboServer
 ) -> None:
     service, backend, realm = setup
-    service.store.ingest(
-        CO,
-        [
-            UsageLog(source_id="u1", client="ann", date=D1, resource="room", quantity="2",
-                     unit_price="40.00", currency="USD").to_record(CO),
-            Payment(source_id="p1", client="ann", date=D1, amount="80.00", currency="USD",
-                    method="card").to_record(CO),
-            UsageLog(source_id="u2", client="bob", date=D1, resource="room", quantity="1",
-                     unit_price="55.00", currency="USD").to_record(CO),
-            Payment(source_id="p2", client="bob", date=D2, amount="55.00", currency="USD",
-                    method="cheque").to_record(CO),
-        ],
-        at=AT,
-        actor="test",
-    )  # fmt: skip
+    ingest_ann_and_bob(service, CO, at=AT)
     service.bundle(CO)
     # nothing mapped yet: every gap is named, and nothing reaches the server
     with pytest.raises(MappingError) as caught:
@@ -134,3 +76,37 @@ def test_bundles_reach_quickbooks_as_receipt_invoice_and_linked_payment(
     )
     assert done.reversed == (receipt.key,) and done.warning == ""
     assert {s.key.source_id for s in service.open_records(CO)} == {"u1", "p1"}
+
+
+def test_the_doc_number_quickbooks_assigned_is_stored_with_the_link_and_searchable(
+    setup: tuple[BundleService, QuickBooksBackend, str], server: QboServer
+) -> None:
+    from syncstate.services.results import sync_results
+
+    service, backend, realm = setup
+    service.store.ingest(
+        CO,
+        [
+            UsageLog(source_id=f"u{i}", client="ann", date=USED + dt.timedelta(days=i),
+                     resource="room", quantity="1", unit_price="40.00",
+                     currency="USD").to_record(CO)
+            for i in range(3)
+        ],
+        at=AT,
+        actor="test",
+    )  # fmt: skip
+    service.bundle(CO)  # unpaid usage: one invoice
+    sync_customers(service, backend, CO, clients={"ann": "Ann Lee"})
+    item = server.add(realm, "Item", {"Name": "Room", "Type": "Service"})
+    service.set_mapping(CO, MappingKind.ITEM, "room", item)
+    assert export_bundles(service, backend, CO, options=OPTIONS).summary() == {"exported": 3}
+
+    # QuickBooks numbered each invoice (the host sent no number)
+    numbers = {str(doc["Id"]): str(doc["DocNumber"]) for doc in server.documents(realm, "Invoice")}
+    assert len(set(numbers.values())) == 3
+    for view in service.reconciled(CO):
+        status = service.store.get(view.key).status
+        assert status.remote_number == numbers[str(status.remote_id)]
+        page = sync_results(service.store, CO, search=status.remote_number)
+        assert [(r.key, r.doc_number) for r in page.items] == [(view.key, status.remote_number)]
+    assert sync_results(service.store, CO, search="no-such-number").items == ()

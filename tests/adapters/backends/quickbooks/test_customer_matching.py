@@ -4,22 +4,15 @@ validated before sending: against the local QuickBooks-like server over real HTT
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
+from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend
 from syncstate.adapters.backends.quickbooks.matching import match_names, quote
-from syncstate.adapters.backends.quickbooks.payloads import QboMapping
-from syncstate.adapters.storage.sqlite.bundles import SQLiteBundleStore
-from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.mapping import MappingKind
 from syncstate.domain.transactions import UsageLog
 from syncstate.errors import MappingError
-from syncstate.services.bundle_export import export_bundles, mapping_tables
+from syncstate.services.bundle_export import export_bundles
 from syncstate.services.bundling import BundleService
 from syncstate.services.customer_sync import sync_customers
 from syncstate.testing.qbo_faults import QboFaultAnswer
@@ -29,41 +22,7 @@ from syncstate.testing.qbo_server import QboServer
 CO = "acme"
 AT = dt.datetime(2024, 3, 10, 12, tzinfo=dt.UTC)
 
-
-class Tokens:
-    def access_token(self, company: str) -> str:
-        return "test-token"
-
-    def refresh(self, company: str) -> str:
-        return "test-token"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[QboServer]:
-    with QboServer() as running:
-        yield running
-
-
-@pytest.fixture
-def setup(
-    server: QboServer, tmp_path: Path
-) -> Iterator[tuple[BundleService, QuickBooksBackend, str]]:
-    server.faults = type(server.faults)()
-    realm = f"cm-{uuid.uuid4().hex[:10]}"
-    store = SQLiteStore(tmp_path / "state.db")
-    bundles = SQLiteBundleStore.beside(store)
-    service = BundleService(store, bundles)
-    config = QuickBooksConfig(base_url=server.base_url, realms={CO: realm})
-    with httpx.Client(timeout=5.0) as client:
-        backend = QuickBooksBackend(
-            tokens=Tokens(),
-            mapping=lambda co: QboMapping.from_dict(mapping_tables(service.mappings(co))),
-            config=config,
-            client=client,
-        )
-        yield service, backend, realm
-    bundles.close()
-    store.close()
+Setup = tuple[BundleService, QuickBooksBackend, str]
 
 
 def test_existing_customers_are_matched_as_quickbooks_compares_names(
@@ -155,7 +114,7 @@ def test_mapped_customer_ids_are_validated_in_one_query_before_anything_is_sent(
     queries, writes = server.stats["queries"], server.stats["writes"]
     with pytest.raises(MappingError) as caught:
         export_bundles(service, backend, CO)
-    assert server.stats["queries"] - queries == 1
+    assert server.stats["queries"] - queries == 2  # one for the customers, one for the items
     assert server.stats["writes"] == writes and server.count(realm) == 0
     text = str(caught.value)
     assert "'bob'" in text and "'cy'" in text and "'ann'" not in text

@@ -12,6 +12,7 @@ import attrs
 import httpx
 import pytest
 
+from qbo_bundles import Tokens
 from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
 from syncstate.adapters.backends.quickbooks.payloads import QboMapping, find_tag
 from syncstate.adapters.storage.sqlite.state import SQLiteStore
@@ -39,20 +40,6 @@ class Later:
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC) + dt.timedelta(hours=self.hours)
-
-
-class Tokens:
-    def access_token(self, company: str) -> str:
-        return "test-token"
-
-    def refresh(self, company: str) -> str:
-        return "test-token"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[QboServer]:
-    with QboServer() as running:
-        yield running
 
 
 @attrs.define

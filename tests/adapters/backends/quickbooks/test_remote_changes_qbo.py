@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
+from qbo_bundles import Tokens, ingest_ann_and_bob, map_customers_and_room
 from syncstate.adapters.backends.quickbooks.client import QuickBooksBackend, QuickBooksConfig
 from syncstate.adapters.backends.quickbooks.payloads import QboMapping
 from syncstate.adapters.backends.quickbooks.webhooks import WebhookReceiver
-from syncstate.adapters.storage.sqlite.bundles import SQLiteBundleStore
-from syncstate.adapters.storage.sqlite.state import SQLiteStore
 from syncstate.domain.bundling import BundleKind
-from syncstate.domain.mapping import MappingKind
 from syncstate.domain.records import RecordKey
 from syncstate.domain.state import ExportState
-from syncstate.domain.transactions import Payment, UsageLog
 from syncstate.errors import InputError
 from syncstate.ports.changes import RemoteChange
-from syncstate.services.bundle_export import export_bundles, mapping_tables
+from syncstate.services.bundle_export import export_bundles
 from syncstate.services.bundling import BundleService
 from syncstate.services.export import ExportOptions
 from syncstate.services.remote_changes import apply_remote_changes, resolve_remote_change
@@ -32,69 +27,21 @@ from syncstate.testing.qbo_changes import WebhookOutbox, edit_in_quickbooks, voi
 from syncstate.testing.qbo_server import QboServer
 
 CO = "acme"
-D1 = dt.date(2024, 3, 1)
 OPTIONS = ExportOptions(concurrency=1, sleep=lambda _s: None, seed=3)
 KINDS = ["invoice", "sales_receipt", "payment"]
 
 
-class Tokens:
-    def access_token(self, company: str) -> str:
-        return "test-token"
-
-    def refresh(self, company: str) -> str:
-        return "test-token"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[QboServer]:
-    with QboServer() as running:
-        yield running
-
-
 @pytest.fixture
 def exported(
-    server: QboServer, tmp_path: Path
-) -> Iterator[tuple[BundleService, QuickBooksBackend, str]]:
+    setup: tuple[BundleService, QuickBooksBackend, str], server: QboServer
+) -> tuple[BundleService, QuickBooksBackend, str]:
     """Ann's sales receipt, Bob's invoice and Bob's payment, exported to QuickBooks."""
-    server.faults = type(server.faults)()
-    realm = f"rc-{uuid.uuid4().hex[:10]}"
-    store = SQLiteStore(tmp_path / "state.db")
-    bundles = SQLiteBundleStore.beside(store)
-    service = BundleService(store, bundles)
-    config = QuickBooksConfig(base_url=server.base_url, realms={CO: realm})
-    at = dt.datetime.now(dt.UTC)
-    store.ingest(
-        CO,
-        [
-            UsageLog(source_id="u1", client="ann", date=D1, resource="room", quantity="2",
-                     unit_price="40.00", currency="USD").to_record(CO),
-            Payment(source_id="p1", client="ann", date=D1, amount="80.00", currency="USD",
-                    method="card").to_record(CO),
-            UsageLog(source_id="u2", client="bob", date=D1, resource="room", quantity="1",
-                     unit_price="55.00", currency="USD").to_record(CO),
-            Payment(source_id="p2", client="bob", date=D1 + dt.timedelta(days=3),
-                    amount="55.00", currency="USD", method="cheque").to_record(CO),
-        ],
-        at=at,
-        actor="test",
-    )  # fmt: skip
+    service, backend, realm = setup
+    ingest_ann_and_bob(service, CO, at=dt.datetime.now(dt.UTC))
     service.bundle(CO)
-    for name in ("ann", "bob"):
-        ident = server.add(realm, "Customer", {"DisplayName": name.title(), "Active": True})
-        service.set_mapping(CO, MappingKind.CUSTOMER, name, ident)
-    item = server.add(realm, "Item", {"Name": "Room", "Type": "Service", "Active": True})
-    service.set_mapping(CO, MappingKind.ITEM, "room", item)
-    with httpx.Client(timeout=5.0) as client:
-        backend = QuickBooksBackend(
-            tokens=Tokens(),
-            mapping=lambda co: QboMapping.from_dict(mapping_tables(service.mappings(co))),
-            config=config,
-            client=client,
-        )
-        assert export_bundles(service, backend, CO, options=OPTIONS).summary() == {"exported": 3}
-        yield service, backend, realm
-    bundles.close()
-    store.close()
+    map_customers_and_room(service, server, realm, CO, {"ann": "Ann", "bob": "Bob"}, Active=True)
+    assert export_bundles(service, backend, CO, options=OPTIONS).summary() == {"exported": 3}
+    return setup
 
 
 def _views(service: BundleService) -> dict[BundleKind, tuple[RecordKey, str, str]]:

@@ -129,6 +129,17 @@ def test_throttling_says_which_limit_and_how_long_to_wait(org: Org, problem: str
     assert org.documents() == []
 
 
+def test_a_throttled_write_is_not_kept_under_its_key_so_the_retry_creates_it(org: Org) -> None:
+    """Xero's rate limiter answers 429 before the idempotency layer: the retry with the
+    same key is processed, not answered with the 429 again."""
+    org.server.fail_next(429, {})
+    with pytest.raises(ThrottledError):
+        org.backend.create("acme", invoice(), idempotency_key="key-0001")
+    ref = org.backend.create("acme", invoice(), idempotency_key="key-0001")
+    (stored,) = org.documents()
+    assert stored["InvoiceID"] == ref.remote_id
+
+
 def test_remaining_limits_are_read_from_every_answer(org: Org) -> None:
     org.backend.lookup("acme", "invoice", "key-0001")
     org.backend.lookup("acme", "invoice", "key-0002")

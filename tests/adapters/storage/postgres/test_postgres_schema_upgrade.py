@@ -88,4 +88,4 @@ def test_version_1_schema_upgrades_without_losing_a_journal_entry(
             f'SELECT version FROM "{pg_schema}".schema_migrations WHERE component = %s',
             ("state",),
         ).fetchall()
-    assert version == len(STATE_MIGRATIONS_POSTGRES) == 2
+    assert version == len(STATE_MIGRATIONS_POSTGRES) == 3

@@ -11,10 +11,19 @@ reads QuickBooks' name lists with paged queries and gives the back end:
 * :meth:`~QuickBooksDirectory.check_remote_ids`: mapped remote ids validated
   **before** sending: one query per :data:`IDS_PER_QUERY` ids, answering which
   ones do not exist or are inactive;
+* :meth:`~QuickBooksDirectory.document_references`: the mapped customer, vendor,
+  employee and item ids a document would send (for
+  :func:`~syncstate.services.reference_check.checked_renderers`, which validates
+  them before anything is sent);
 * :meth:`~QuickBooksDirectory.connected`: whether the company's ``CompanyInfo`` can be read;
-* the :class:`~syncstate.ports.CustomerDirectory` port (``find_customer``,
-  ``get_customer``, ``create_customer``) used by
-  :func:`~syncstate.services.customer_sync.sync_customers`.
+* :meth:`~QuickBooksDirectory.create_named`: a customer, vendor or item created
+  under its ``requestid`` (a sub-item under its parent), used by
+  :mod:`syncstate.services.directory_sync` (``sync_customers``, ``sync_vendors``,
+  ``sync_items``); the :class:`~syncstate.ports.CustomerDirectory` port
+  (``find_customer``, ``get_customer``, ``create_customer``) on top of it;
+* :meth:`~QuickBooksDirectory.with_request_slot`: the same back end with every
+  HTTP request inside a slot of a shared budget (one slot per request, pages
+  and creates alike).
 
 Inactive entities are not returned by a plain QuickBooks query; every query
 here asks for ``Active IN (true, false)`` so a name held by an inactive
@@ -23,8 +32,10 @@ customer is seen (QuickBooks keeps refusing it with 6240).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+import contextlib
+import copy
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote as quote_path
 
 import httpx
@@ -38,12 +49,19 @@ from syncstate.adapters.backends.quickbooks.config import (
 from syncstate.adapters.backends.quickbooks.matching import (
     NAME_FIELDS,
     NameMatch,
+    item_path,
     match_names,
     quote,
 )
-from syncstate.adapters.backends.quickbooks.payloads import dumps, spec_for, tag_for
+from syncstate.adapters.backends.quickbooks.payloads import (
+    EntitySpec,
+    QboMapping,
+    spec_for,
+    tag_for,
+)
 from syncstate.errors import AuthenticationError, ConfigurationError, InputError
-from syncstate.ports import RemoteCustomer
+from syncstate.ports import Document, RemoteCustomer, RemoteRef
+from syncstate.ports.names import NameCandidate
 
 __all__ = ["IDS_PER_QUERY", "NAME_LISTS", "QuickBooksDirectory"]
 
@@ -61,6 +79,20 @@ NAME_LISTS: Mapping[str, tuple[str, ...]] = {
 }
 #: entities with an ``Active`` flag (a plain query shows only the active ones)
 _HAS_ACTIVE = frozenset(NAME_FIELDS)
+#: kinds :meth:`QuickBooksDirectory.create_named` creates
+CREATABLE = ("customer", "vendor", "item")
+#: the name list a document's ``party`` is mapped in, by document kind
+PARTY_KINDS: Mapping[str, str] = {
+    "bill": "vendor",
+    "purchase": "vendor",
+    "time_activity": "employee",
+    **dict.fromkeys(
+        ("invoice", "sales_receipt", "payment", "credit_memo", "estimate", "refund_receipt"),
+        "customer",
+    ),
+}
+#: document kinds whose lines name items
+ITEM_LINES = frozenset({"invoice", "sales_receipt", "credit_memo", "estimate", "refund_receipt"})
 
 
 def _entity_of(kind: str) -> str:
@@ -76,6 +108,7 @@ class QuickBooksDirectory:
 
     if TYPE_CHECKING:
         config: QuickBooksConfig
+        _owns_client: bool
 
         def _request(
             self,
@@ -90,6 +123,10 @@ class QuickBooksDirectory:
         ) -> httpx.Response: ...
 
         def _decode(self, response: httpx.Response, record: str | None) -> Mapping[str, Any]: ...
+
+        _mapping_for: Callable[[str], QboMapping]
+        #: ``_post(company, spec, body, idempotency_key, record)``: a create under requestid
+        _post: Callable[[str, EntitySpec, Mapping[str, Any], str, str], RemoteRef]
 
     def query_rows(self, company: str, entity: str, where: str = "") -> Iterator[dict[str, Any]]:
         """Every row of ``entity`` matching ``where`` (QuickBooks' syntax), page by page.
@@ -150,6 +187,36 @@ class QuickBooksDirectory:
                 problems[ident] = "is inactive"
         return problems
 
+    def mapped_ids(self, company: str, kind: str) -> dict[str, str]:
+        """The company's mapping table of ``kind`` (host id → QuickBooks id)."""
+        _entity_of(kind)
+        return dict(getattr(self._mapping_for(company), f"{kind}s", {}))
+
+    def document_references(self, company: str, document: Document) -> list[tuple[str, str, str]]:
+        """``(kind, host id, QuickBooks id)`` of every mapped name ``document`` sends.
+
+        The party (customer, vendor or employee by document kind), line items of
+        sales documents, and a time activity's ``customer`` / ``item``; host ids
+        without a mapping are left out (rendering reports those).
+        """
+        wanted: list[tuple[str, str]] = []
+        party = PARTY_KINDS.get(document.kind)
+        if party and document.party:
+            wanted.append((party, document.party))
+        if document.kind in ITEM_LINES:
+            wanted += [("item", line.item) for line in document.lines if line.item]
+        if document.kind == "time_activity":
+            wanted += [
+                (k, document.fields[k]) for k in ("customer", "item") if document.fields.get(k)
+            ]
+        mapping = self._mapping_for(company)
+        out = []
+        for kind, host_id in dict.fromkeys(wanted):
+            remote = getattr(mapping, f"{kind}s").get(host_id)
+            if remote:
+                out.append((kind, host_id, str(remote)))
+        return out
+
     def connected(self, company: str) -> bool:
         """Whether the company's ``CompanyInfo`` can be read: False when tokens are refused."""
         realm = quote_path(self.config.realm_for(company), safe="")
@@ -160,6 +227,62 @@ class QuickBooksDirectory:
         if not isinstance(data.get("CompanyInfo"), Mapping):
             raise ConfigurationError(f"QuickBooks answered no CompanyInfo for company {company!r}")
         return True
+
+    def with_request_slot(self, slot: Callable[[], contextlib.AbstractContextManager[Any]]) -> Self:
+        """A copy of this back end whose every HTTP request runs inside ``slot()``.
+
+        The copy shares the HTTP client, tokens and configuration (and never
+        closes the client); ``slot`` is typically a shared budget's slot.
+        """
+        clone = copy.copy(self)
+        clone._owns_client = False
+        inner = self._request
+
+        def request(*args: Any, **kwargs: Any) -> httpx.Response:
+            with slot():
+                return inner(*args, **kwargs)
+
+        setattr(clone, "_request", request)  # noqa: B010 - an instance override
+        return clone
+
+    def create_named(
+        self,
+        company: str,
+        kind: str,
+        name: str,
+        *,
+        idempotency_key: str,
+        fields: Mapping[str, str] | None = None,
+    ) -> NameCandidate:
+        """Create a ``customer``, ``vendor`` or ``item`` named ``name`` under ``requestid``.
+
+        A repeated key replays QuickBooks' first answer; a name already used is
+        6240 (:class:`~syncstate.errors.DuplicateDocumentError`). Items take
+        ``fields``: ``parent_id`` (a sub-item: ``SubItem`` and ``ParentRef``; ``name``
+        is then the last level), ``type`` (default ``Service``; ``Category`` for a
+        parent), ``income_account`` and ``expense_account`` (QuickBooks Account ids).
+        """
+        if kind not in CREATABLE:
+            raise InputError(f"QuickBooks directory creates {', '.join(CREATABLE)}, not {kind!r}")
+        check_request_id(idempotency_key, MAX_REQUEST_ID, name)
+        extra = dict(fields or {})
+        spec = spec_for(kind)
+        body: dict[str, Any]
+        if kind == "item":
+            (leaf,) = item_path(name)[-1:]
+            body = {"Name": leaf, "Type": extra.get("type") or "Service"}
+            if extra.get("parent_id"):
+                body.update(SubItem=True, ParentRef={"value": extra["parent_id"]})
+            for field, ref_name in (
+                ("income_account", "IncomeAccountRef"),
+                ("expense_account", "ExpenseAccountRef"),
+            ):
+                if extra.get(field):
+                    body[ref_name] = {"value": extra[field]}
+        else:
+            body = {"DisplayName": name.strip(), "Notes": tag_for(idempotency_key)}
+        made = self._post(company, spec, body, idempotency_key, name)
+        return NameCandidate(entity=spec.entity, remote_id=made.remote_id, name=name.strip())
 
     # ------------------------------------------------- the CustomerDirectory port
 
@@ -188,19 +311,5 @@ class QuickBooksDirectory:
         self, company: str, display_name: str, *, idempotency_key: str
     ) -> RemoteCustomer:
         """Create a customer under ``requestid``; a name already used raises 6240's error."""
-        check_request_id(idempotency_key, MAX_REQUEST_ID, display_name)
-        spec = spec_for("customer")
-        body = {"DisplayName": display_name.strip(), "Notes": tag_for(idempotency_key)}
-        response = self._request(
-            company,
-            "POST",
-            spec.resource,
-            params={"requestid": idempotency_key},
-            body=dumps(body),
-            record=display_name,
-        )
-        entity = self._decode(response, display_name).get("Customer", {})
-        return RemoteCustomer(
-            remote_id=str(entity.get("Id", "")),
-            display_name=str(entity.get("DisplayName") or display_name),
-        )
+        made = self.create_named(company, "customer", display_name, idempotency_key=idempotency_key)
+        return RemoteCustomer(remote_id=made.remote_id, display_name=made.name)

@@ -82,6 +82,21 @@ class MemoryBudgetStore:
                 if row is not None:
                     row.slots.pop(slot, None)
 
+    def renew(
+        self, scope: BudgetScope, slots: Sequence[str], *, lease: float = 130.0
+    ) -> tuple[str, ...]:
+        """Extend the leases of live ``slots`` (see the port)."""
+        with self._lock:
+            now = self._clock()
+            row = self._scope(scope, now)  # expired slots are dropped first: never renewed
+            renewed = []
+            for slot in dict.fromkeys(slots):
+                held = row.slots.get(slot)
+                if held is not None:
+                    row.slots[slot] = (held[0], max(held[1], now + lease))
+                    renewed.append(slot)
+            return tuple(renewed)
+
     def hold(self, scope: BudgetScope, seconds: float) -> None:
         """Hold the scope back for ``seconds``."""
         with self._lock:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 import attrs
 
 from syncstate.domain.repost.findings import Calculator
+from syncstate.domain.repost.journal import RepostJournalEntry
 from syncstate.domain.repost.ledger import MemoryLedger
 from syncstate.domain.repost.projects import Project, ProjectBudget
 from syncstate.domain.repost.receivables import AllocRow, BalanceRow, DocRow
@@ -42,6 +43,7 @@ class _Company:
     periods_stored: dict[tuple[str, str], StaffPeriod] = attrs.field(factory=dict)
     work: dict[tuple[str, str], ProjectWork] = attrs.field(factory=dict)
     projects: dict[str, Project] = attrs.field(factory=dict)
+    journal: list[RepostJournalEntry] = attrs.field(factory=list)
 
 
 class MemoryRepostLedger:
@@ -219,15 +221,17 @@ class MemoryRepostLedger:
         periods: Iterable[StaffPeriod],
         projects: Collection[str],
         work: Iterable[ProjectWork],
+        journal: Sequence[RepostJournalEntry] = (),
     ) -> int:
-        """Replace the staff members' periods and the projects' work totals."""
-        new_periods, new_work = list(periods), list(work)
+        """Replace the staff members' periods and the projects' work totals (and journal)."""
+        new_periods, new_work, entries = list(periods), list(work), list(journal)
         target = self._companies.setdefault(company, _Company())
         gone, dropped = set(staff), set(projects)
         target.periods_stored = {k: v for k, v in target.periods_stored.items() if k[0] not in gone}
         target.periods_stored.update(((p.staff, str(p.period)), p) for p in new_periods)
         target.work = {k: v for k, v in target.work.items() if k[0] not in dropped}
         target.work.update(((w.project, w.subproject or ""), w) for w in new_work)
+        target.journal.extend(entries)
         return len(new_periods) + len(new_work)
 
     def load_projects(self, company: str, projects: Iterable[Project]) -> int:
@@ -241,9 +245,15 @@ class MemoryRepostLedger:
         stored = self._get(company).projects
         return [stored[i] for i in sorted(stored)]
 
-    def write_budgets(self, company: str, budgets: Iterable[ProjectBudget]) -> int:
-        """Store restored budgets."""
-        data = list(budgets)
+    def write_budgets(
+        self,
+        company: str,
+        budgets: Iterable[ProjectBudget],
+        *,
+        journal: Sequence[RepostJournalEntry] = (),
+    ) -> int:
+        """Store restored budgets (and their journal entries)."""
+        data, entries = list(budgets), list(journal)
         target = self._companies.setdefault(company, _Company())
         missing = [b.id for b in data if b.id not in target.projects]
         if missing:
@@ -252,4 +262,9 @@ class MemoryRepostLedger:
             target.projects[b.id] = attrs.evolve(
                 target.projects[b.id], budget_hours=b.budget_hours, budget_amount=b.budget_amount
             )
+        target.journal.extend(entries)
         return len(data)
+
+    def repost_journal(self, company: str) -> list[RepostJournalEntry]:
+        """The company's staff and project repost journal, oldest first."""
+        return list(self._get(company).journal)

@@ -22,6 +22,7 @@ from syncstate.domain.mirror import (
     YearDrift,
     keyed_vouchers,
 )
+from syncstate.domain.mirror_attempts import ATTEMPTS_KEPT, INTERRUPTED_REASON, MirrorAttempt
 from syncstate.errors import InputError, StorageError
 from syncstate.periods import FiscalYear
 from syncstate.ports import Progress
@@ -61,6 +62,8 @@ class MemoryMirrorStore:
         self._live: dict[tuple[str, dt.date], _Live] = {}
         self._accounts: dict[str, dict[str, MirrorAccount]] = {}
         self._locks: dict[str, tuple[str, dt.datetime]] = {}
+        self._attempts: list[MirrorAttempt] = []
+        self._attempt_ids = itertools.count(1)
 
     def __repr__(self) -> str:
         return f"MemoryMirrorStore(years={len(self._live)})"
@@ -246,6 +249,68 @@ class MemoryMirrorStore:
             held = self._locks.get(company)
             if held is not None and held[0] == holder:
                 del self._locks[company]
+
+    # ----------------------------------------------------------------- attempts
+
+    def record_attempt(
+        self,
+        company: str,
+        years: Sequence[FiscalYear] | None,
+        *,
+        operation: str,
+        holder: str,
+        at: dt.datetime,
+        outcome: str = "running",
+        reason: str = "",
+    ) -> int:
+        """Record a run on ``years`` (None: all); older running ones become interrupted."""
+        _company(company)
+        with self._lock:
+            if outcome == "running":
+                self._attempts = [
+                    attrs.evolve(a, outcome="interrupted", reason=INTERRUPTED_REASON)
+                    if a.company == company and a.outcome == "running"
+                    else a
+                    for a in self._attempts
+                ]
+            attempt = next(self._attempt_ids)
+            ended = None if outcome == "running" else at
+            for year in list(years) if years is not None else [None]:
+                self._attempts.append(
+                    MirrorAttempt(
+                        attempt=attempt,
+                        company=company,
+                        year=year,
+                        operation=operation,
+                        holder=holder,
+                        started_at=at,
+                        ended_at=ended,
+                        outcome=outcome,
+                        reason=reason,
+                    )
+                )
+                same = [a for a in self._attempts if a.company == company and a.year == year]
+                for old in same[:-ATTEMPTS_KEPT]:
+                    self._attempts.remove(old)
+            return attempt
+
+    def end_attempt(
+        self, company: str, attempt: int, *, outcome: str, reason: str, at: dt.datetime
+    ) -> None:
+        """Record how the running attempt ``attempt`` ended."""
+        with self._lock:
+            self._attempts = [
+                attrs.evolve(a, outcome=outcome, reason=reason, ended_at=at)
+                if a.company == company and a.attempt == attempt and a.outcome == "running"
+                else a
+                for a in self._attempts
+            ]
+
+    def attempts(self, company: str, *, limit: int = 20) -> list[MirrorAttempt]:
+        """The newest ``limit`` attempt rows of ``company``, newest first."""
+        _company(company)
+        with self._lock:
+            return [a for a in reversed(self._attempts) if a.company == company][:limit]
 
     def close(self) -> None:
         """Nothing to release."""

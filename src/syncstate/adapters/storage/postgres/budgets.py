@@ -9,11 +9,16 @@ company by a row lock on its scope. Times are the server's clock
 ``UNLOGGED`` (no write-ahead log, so a take costs no disk flush): after a
 database crash they come back empty, which only frees every slot and restarts
 the request rate, as a restart of every worker would.
+
+A renewal (:meth:`PostgresBudgetStore.renew`, the heartbeat of a long request)
+needs no schema change: it locks the scope's row and updates ``lease_until`` of
+the slots still live, pipelined in one round trip.
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -107,6 +112,14 @@ BUDGET_MIGRATIONS_POSTGRES: tuple[str, ...] = (
 )
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 class PostgresBudgetStore:
     """A :class:`~syncstate.ports.BudgetStore` in a PostgreSQL schema, for many machines.
 
@@ -197,6 +210,36 @@ class PostgresBudgetStore:
                 " AND backend = %s AND company = %s",
                 (list(slots), scope.backend, scope.company),
             )
+
+    def renew(
+        self, scope: BudgetScope, slots: Sequence[str], *, lease: float = 130.0
+    ) -> tuple[str, ...]:
+        """Extend the leases of live ``slots`` (see the port): one round trip, pipelined.
+
+        Locks the scope's row first, as a take does, so a take never counts a slot
+        free that the renewal then brings back; a slot already expired is not renewed.
+        """
+        wanted = [s for s in dict.fromkeys(slots) if _is_uuid(s)]  # others are no slot here
+        if not wanted:
+            return ()
+        with self._connection("renew") as conn:
+            pipeline = conn.pipeline() if psycopg.Pipeline.is_supported() else None
+            with pipeline or contextlib.nullcontext(), conn.transaction():
+                conn.execute(
+                    f"SELECT 1 FROM {self._q}.budget_scopes WHERE backend = %s AND company = %s"
+                    " FOR UPDATE",
+                    (scope.backend, scope.company),
+                )
+                cursor = conn.execute(
+                    f"UPDATE {self._q}.budget_slots SET lease_until = greatest(lease_until,"
+                    " extract(epoch FROM clock_timestamp()) + %s)"
+                    " WHERE slot = ANY (%s::uuid[]) AND backend = %s AND company = %s"
+                    " AND lease_until > extract(epoch FROM clock_timestamp())"
+                    " RETURNING slot::text",
+                    (lease, wanted, scope.backend, scope.company),
+                )
+            renewed = {str(r[0]) for r in cursor.fetchall()}
+        return tuple(s for s in wanted if s in renewed)
 
     def hold(self, scope: BudgetScope, seconds: float) -> None:
         """Hold the scope back for ``seconds`` (never shortens a hold)."""

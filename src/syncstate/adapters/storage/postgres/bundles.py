@@ -106,6 +106,7 @@ class PostgresBundleStore:
         max_size: int = 4,
         connect_timeout: float = 10.0,
         attempts: int = 5,
+        adopt_schema: bool = False,
         _shared: PostgresConnections | None = None,
     ) -> None:
         self.schema = schema
@@ -125,6 +126,7 @@ class PostgresBundleStore:
             max_size=max_size,
             connect_timeout=connect_timeout,
             attempts=attempts,
+            adopt_schema=adopt_schema,
         )
         try:
             self._db.migrate("bundles", BUNDLE_MIGRATIONS_POSTGRES, schema=schema)

@@ -82,6 +82,11 @@ class PostgresConnections:
     open; a host's ``connect`` factory is called per operation and the
     connection closed afterwards. Transient failures are retried up to
     ``attempts`` times with jittered exponential back-off.
+
+    :meth:`migrate` refuses a schema that holds another application's tables and
+    no syncstate marker (a
+    :class:`~syncstate.adapters.storage.postgres.migrations.ForeignSchemaError`)
+    unless ``adopt_schema=True``; :meth:`check` only reads.
     """
 
     def __init__(
@@ -94,7 +99,10 @@ class PostgresConnections:
         max_size: int = 4,
         connect_timeout: float = 10.0,
         attempts: int = 5,
+        adopt_schema: bool = False,
     ) -> None:
+        #: whether :meth:`migrate` may add syncstate's tables to a schema holding others
+        self.adopt_schema = adopt_schema
         if sum(x is not None for x in (dsn, pool, connect)) != 1:
             raise ConfigurationError("give exactly one of dsn, pool or connect for PostgreSQL")
         #: where the connections go, safe to show (no password)
@@ -222,14 +230,31 @@ class PostgresConnections:
                 ) from exc
 
     def migrate(self, component: str, steps: Sequence[str], *, schema: str) -> None:
-        """Bring ``component``'s tables in ``schema`` up to date (under the migration lock)."""
+        """Bring ``component``'s tables in ``schema`` up to date (under the migration lock).
+
+        A schema holding other tables and no syncstate marker is refused unless the
+        connections were made with ``adopt_schema=True``.
+        """
         from syncstate.adapters.storage.postgres.migrations import migrate_postgres
 
         self.run(
             f"migrate {component}",
-            lambda conn: migrate_postgres(conn, component, steps, schema=schema),
+            lambda conn: migrate_postgres(
+                conn, component, steps, schema=schema, adopt=self.adopt_schema
+            ),
             transaction=False,
         )
+
+    def check(self, component: str, steps: Sequence[str], *, schema: str) -> None:
+        """Check, reading only, that ``component`` in ``schema`` is syncstate's and current
+        (:func:`~syncstate.adapters.storage.postgres.migrations.check_postgres`)."""
+        from syncstate.adapters.storage.postgres.migrations import check_postgres
+
+        def read(conn: Connection) -> None:
+            conn.execute("SET TRANSACTION READ ONLY")
+            check_postgres(conn, component, steps, schema=schema)
+
+        self.run(f"check {component}", read)
 
     def close(self) -> None:
         """Close the pool opened here (a host's pool or factory is left alone)."""

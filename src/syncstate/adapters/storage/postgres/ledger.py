@@ -6,7 +6,8 @@ receivable amounts as ``BIGINT`` cents and dates as day ordinals (as the
 repost kernel reads them), WIP entries, staff and project ledgers
 (:mod:`.ledger_work`) as columns with ``DATE``, ``NUMERIC`` and ``BOOLEAN``
 types. Its ``repost`` versions count on their own (step 1 here holds what
-SQLite's steps 1-3 hold). Ids and clients use ``COLLATE "C"`` so that every
+SQLite's steps 1-3 hold; step 2 the journal of staff and project reposts,
+SQLite's step 4). Ids and clients use ``COLLATE "C"`` so that every
 ordered answer sorts as Python does. Each write runs in one transaction (an
 error rolls all of it back); the caller's iterables are read in full before
 the transaction starts, so a retried transaction writes the same rows. Reads
@@ -103,6 +104,15 @@ REPOST_MIGRATIONS_POSTGRES: tuple[str, ...] = (
         seq INTEGER NOT NULL, staff TEXT NOT NULL, hours NUMERIC NOT NULL,
         amount NUMERIC NOT NULL, PRIMARY KEY (company, project, seq)
     );
+    """,
+    """
+    CREATE TABLE repost_journal (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        company TEXT COLLATE "C" NOT NULL, calculator TEXT NOT NULL, scope TEXT NOT NULL,
+        target TEXT NOT NULL, field TEXT NOT NULL, before TEXT, after TEXT,
+        actor TEXT NOT NULL, at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX repost_journal_company ON repost_journal (company, seq);
     """,
 )
 
@@ -201,6 +211,7 @@ class PostgresLedgerStore(PostgresWorkTables):
         max_size: int = 4,
         connect_timeout: float = 10.0,
         attempts: int = 5,
+        adopt_schema: bool = False,
     ) -> None:
         self.schema = schema
         self._q = quote_schema(schema)
@@ -212,6 +223,7 @@ class PostgresLedgerStore(PostgresWorkTables):
             max_size=max_size,
             connect_timeout=connect_timeout,
             attempts=attempts,
+            adopt_schema=adopt_schema,
         )
         try:
             self._db.migrate("repost", REPOST_MIGRATIONS_POSTGRES, schema=schema)

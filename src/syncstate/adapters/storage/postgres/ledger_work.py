@@ -9,6 +9,13 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from syncstate.adapters.storage.postgres.connections import Connection
+from syncstate.adapters.storage.repost_journal_rows import (
+    JOURNAL_COLUMNS,
+    journal_entries,
+    journal_insert,
+    journal_rows,
+)
+from syncstate.domain.repost.journal import RepostJournalEntry
 from syncstate.domain.repost.projects import BudgetOption, Project, ProjectBudget, StaffBudget
 from syncstate.domain.repost.staff import ProjectWork, StaffMember, StaffPeriod, StaffRate
 from syncstate.errors import EmptySelectionError
@@ -146,9 +153,11 @@ class PostgresWorkTables:
         periods: Iterable[StaffPeriod],
         projects: Collection[str],
         work: Iterable[ProjectWork],
+        journal: Sequence[RepostJournalEntry] = (),
     ) -> int:
-        """Replace the staff members' periods and the projects' work totals."""
+        """Replace the staff members' periods and the projects' work totals (and journal)."""
         q = self._q
+        entries = list(journal)
         period_rows = [
             (
                 company,
@@ -190,6 +199,7 @@ class PostgresWorkTables:
                     " expense_amount, hours) VALUES (%s, %s, %s, %s, %s, %s)",
                     work_rows,
                 )
+            self._journal(conn, company, entries)
             return len(period_rows) + len(work_rows)
 
         return self._write("staff write", op)
@@ -254,11 +264,18 @@ class PostgresWorkTables:
             for r in rows
         ]
 
-    def write_budgets(self, company: str, budgets: Iterable[ProjectBudget]) -> int:
-        """Store restored budgets; an unknown project rolls the whole write back."""
-        data = list(budgets)
+    def write_budgets(
+        self,
+        company: str,
+        budgets: Iterable[ProjectBudget],
+        *,
+        journal: Sequence[RepostJournalEntry] = (),
+    ) -> int:
+        """Store restored budgets (and journal); an unknown project rolls it all back."""
+        data, entries = list(budgets), list(journal)
 
         def op(conn: Connection) -> int:
+            self._journal(conn, company, entries)
             for b in data:
                 done = conn.execute(
                     f"UPDATE {self._q}.projects SET budget_hours = %s, budget_amount = %s"
@@ -270,3 +287,18 @@ class PostgresWorkTables:
             return len(data)
 
         return self._write("budget write", op)
+
+    def _journal(self, conn: Connection, company: str, entries: list[RepostJournalEntry]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(
+                journal_insert(f"{self._q}.repost_journal", "%s"), journal_rows(company, entries)
+            )
+
+    def repost_journal(self, company: str) -> list[RepostJournalEntry]:
+        """The company's staff and project repost journal, oldest first."""
+        rows = self._read(
+            f"SELECT {JOURNAL_COLUMNS} FROM {self._q}.repost_journal"
+            " WHERE company = %s ORDER BY seq",
+            (company,),
+        )
+        return journal_entries(company, rows)

@@ -10,6 +10,12 @@ do (by code point), whatever the database's locale.
 All tables live in one schema (``syncstate`` unless the host chooses another).
 Each step runs in its own transaction under a transaction-level advisory lock,
 so processes that start at the same moment migrate once, not twice.
+
+A schema that already holds tables but no syncstate ``schema_migrations`` table
+(with its ``component`` and ``version`` columns) belongs to another application:
+:func:`migrate_postgres` refuses it with :class:`ForeignSchemaError` and changes
+nothing, unless the host passes ``adopt=True``. :func:`check_postgres` is the
+read-only counterpart: it never creates or migrates anything.
 """
 
 from __future__ import annotations
@@ -20,9 +26,17 @@ from typing import Any
 
 import psycopg
 
-from syncstate.errors import ConfigurationError, SchemaVersionError
+from syncstate.errors import ConfigurationError, InputError, SchemaVersionError, StorageError
 
-__all__ = ["MIGRATION_LOCK", "STATE_MIGRATIONS_POSTGRES", "migrate_postgres", "quote_schema"]
+__all__ = [
+    "MIGRATION_LOCK",
+    "STATE_MIGRATIONS_POSTGRES",
+    "ForeignSchemaError",
+    "check_postgres",
+    "foreign_schema_tables",
+    "migrate_postgres",
+    "quote_schema",
+]
 
 #: advisory lock key (a bigint) held while a migration step runs
 MIGRATION_LOCK = 0x5359_4E43_4D49_4752  # "SYNCMIGR"
@@ -112,6 +126,14 @@ STATE_MIGRATIONS_POSTGRES: tuple[str, ...] = (
     ALTER TABLE journal_v2 RENAME TO journal;
     CREATE INDEX journal_by_record ON journal (record, seq);
     """,
+    # 3 (as SQLite's step 3): the document number the back end shows people, stored with
+    # the link and in the journal, and found by an index
+    """
+    ALTER TABLE records ADD COLUMN remote_number TEXT;
+    ALTER TABLE journal ADD COLUMN remote_number TEXT;
+    CREATE INDEX records_by_number ON records (company, remote_number)
+        WHERE remote_number IS NOT NULL;
+    """,
 )
 
 
@@ -125,18 +147,123 @@ def quote_schema(schema: str) -> str:
     return f'"{schema}"'
 
 
-def migrate_postgres(
+class ForeignSchemaError(StorageError, InputError):
+    """The PostgreSQL schema holds another application's tables and no syncstate marker.
+
+    A :class:`~syncstate.errors.StorageError` (the store cannot be opened there) and an
+    :class:`~syncstate.errors.InputError` (a wrong schema name: the CLI exits 2).
+    """
+
+
+def foreign_schema_tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """The tables (and views) of ``schema`` when it is not syncstate's, else ``[]``.
+
+    ``[]`` for a schema that does not exist, is empty, or has syncstate's
+    ``schema_migrations`` table (columns ``component`` and ``version``). Only reads.
+    """
+    names = sorted(
+        str(r[0])
+        for r in conn.execute(
+            "SELECT c.relname FROM pg_catalog.pg_class AS c"
+            " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+            (schema,),
+        )
+    )
+    if not names:
+        return []
+    if "schema_migrations" in names:
+        columns = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT a.attname FROM pg_catalog.pg_attribute AS a"
+                " JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid"
+                " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relname = 'schema_migrations'"
+                " AND a.attnum > 0 AND NOT a.attisdropped",
+                (schema,),
+            )
+        }
+        if {"component", "version"} <= columns:
+            return []
+    return names
+
+
+def _refuse_foreign(conn: psycopg.Connection[Any], schema: str, *, adopt: bool = False) -> None:
+    others = foreign_schema_tables(conn, schema)
+    if others and "schema_migrations" in others:
+        raise ForeignSchemaError(
+            f"PostgreSQL schema {schema!r} is not syncstate's: its schema_migrations table "
+            "belongs to another application, so syncstate cannot share the schema; "
+            "choose another schema"
+        )
+    if others and not adopt:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise ForeignSchemaError(
+            f"PostgreSQL schema {schema!r} is not syncstate's (it holds other tables: "
+            f"{shown}); syncstate does not add its tables to it. Choose another schema, "
+            "or pass adopt_schema=True to share it on purpose"
+        )
+
+
+def check_postgres(
     conn: psycopg.Connection[Any], component: str, steps: Sequence[str], *, schema: str
+) -> int:
+    """Check, reading only, that ``component`` in ``schema`` is at ``len(steps)``.
+
+    Nothing is created or migrated. A schema that is not syncstate's is a
+    :class:`ForeignSchemaError`; one without ``component`` an
+    :class:`~syncstate.errors.InputError`; a newer version a
+    :class:`~syncstate.errors.SchemaVersionError`, an older one a
+    :class:`~syncstate.errors.StorageError` (a store that writes upgrades it).
+    """
+    quote_schema(schema)
+    _refuse_foreign(conn, schema)
+    row = conn.execute(
+        "SELECT to_regclass(%s)", (f"{quote_schema(schema)}.schema_migrations",)
+    ).fetchone()
+    version = 0
+    if row is not None and row[0] is not None:
+        found = conn.execute(
+            f"SELECT version FROM {quote_schema(schema)}.schema_migrations WHERE component = %s",
+            (component,),
+        ).fetchone()
+        version = 0 if found is None else int(found[0])
+    if version == 0:
+        raise InputError(f"PostgreSQL schema {schema!r} holds no syncstate {component!r} tables")
+    if version > len(steps):
+        raise SchemaVersionError(
+            f"the {component!r} schema in {schema!r} is at version {version}, newer "
+            f"than this syncstate understands ({len(steps)}); upgrade syncstate"
+        )
+    if version < len(steps):
+        raise StorageError(
+            f"the {component!r} schema in {schema!r} is at version {version} (this "
+            f"syncstate uses {len(steps)}); a store that writes upgrades it"
+        )
+    return version
+
+
+def migrate_postgres(
+    conn: psycopg.Connection[Any],
+    component: str,
+    steps: Sequence[str],
+    *,
+    schema: str,
+    adopt: bool = False,
 ) -> int:
     """Bring ``component`` in ``schema`` up to ``len(steps)``; return the version in place.
 
     ``conn`` must not be inside a transaction; each step commits together with
-    its version bump, or not at all.
+    its version bump, or not at all. A schema holding other tables and no
+    syncstate marker is refused (:class:`ForeignSchemaError`, nothing changed)
+    unless ``adopt`` is true.
     """
     quoted = quote_schema(schema)
     while True:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            _refuse_foreign(conn, schema, adopt=adopt)
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
             conn.execute(f"SET LOCAL search_path TO {quoted}")
             conn.execute(

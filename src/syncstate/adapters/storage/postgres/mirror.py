@@ -39,6 +39,11 @@ from psycopg_pool import ConnectionPool
 from syncstate.adapters.storage.base import utc
 from syncstate.adapters.storage.postgres.connections import Connection, PostgresConnections
 from syncstate.adapters.storage.postgres.migrations import quote_schema
+from syncstate.adapters.storage.postgres.mirror_attempts import (
+    end_attempt,
+    insert_attempt,
+    select_attempts,
+)
 from syncstate.adapters.storage.postgres.mirror_load import (
     abandoned_generations,
     drop_generation,
@@ -57,6 +62,7 @@ from syncstate.adapters.storage.postgres.mirror_schema import (
 )
 from syncstate.adapters.storage.sqlite.mirror_schema import checked_company
 from syncstate.domain.mirror import LoadedYear, MirrorAccount, MirrorYear, YearDrift
+from syncstate.domain.mirror_attempts import MirrorAttempt
 from syncstate.errors import StorageError
 from syncstate.periods import FiscalYear
 from syncstate.ports import Progress
@@ -82,6 +88,10 @@ class PostgresMirrorStore:
     (exactly one of ``dsn``, ``pool``, ``connect``), or :meth:`beside` a store
     to share its connections and schema. Each held company lock keeps one
     connection, so give the pool room for the locks a process holds at once.
+
+    A schema holding another application's tables (and no syncstate marker) is
+    refused unless ``adopt_schema=True``. ``readonly=True`` creates and migrates
+    nothing: the schema must already hold a current mirror.
     """
 
     def __init__(
@@ -95,6 +105,8 @@ class PostgresMirrorStore:
         max_size: int = 4,
         connect_timeout: float = 10.0,
         attempts: int = 5,
+        adopt_schema: bool = False,
+        readonly: bool = False,
         _shared: PostgresConnections | None = None,
     ) -> None:
         self.schema = schema
@@ -108,11 +120,15 @@ class PostgresMirrorStore:
             max_size=max_size,
             connect_timeout=connect_timeout,
             attempts=attempts,
+            adopt_schema=adopt_schema,
         )
         self._mutex = threading.RLock()
         self._held: dict[str, tuple[str, contextlib.ExitStack, Connection]] = {}
         try:
-            self._db.migrate("mirror", MIRROR_MIGRATIONS_POSTGRES, schema=schema)
+            if readonly:
+                self._db.check("mirror", MIRROR_MIGRATIONS_POSTGRES, schema=schema)
+            else:
+                self._db.migrate("mirror", MIRROR_MIGRATIONS_POSTGRES, schema=schema)
         except BaseException:
             self.close()
             raise
@@ -385,6 +401,50 @@ class PostgresMirrorStore:
                         f"the lock of company {company!r} was lost while held (its "
                         f"connection broke, so others may have run meanwhile): {exc}"
                     ) from exc
+
+    # ----------------------------------------------------------------- attempts
+
+    def record_attempt(
+        self,
+        company: str,
+        years: Sequence[FiscalYear] | None,
+        *,
+        operation: str,
+        holder: str,
+        at: dt.datetime,
+        outcome: str = "running",
+        reason: str = "",
+    ) -> int:
+        """Record a run on ``years`` (None: all) in one transaction; return its id."""
+        checked_company(company)
+        chosen = None if years is None else list(years)
+        return self._write(
+            "record a mirror attempt",
+            lambda conn: insert_attempt(
+                conn,
+                company,
+                chosen,
+                operation=operation,
+                holder=holder,
+                at=at,
+                outcome=outcome,
+                reason=reason,
+            ),
+        )
+
+    def end_attempt(
+        self, company: str, attempt: int, *, outcome: str, reason: str, at: dt.datetime
+    ) -> None:
+        """Record how the running attempt ``attempt`` ended."""
+        self._write(
+            "end a mirror attempt",
+            lambda conn: end_attempt(conn, company, attempt, outcome=outcome, reason=reason, at=at),
+        )
+
+    def attempts(self, company: str, *, limit: int = 20) -> list[MirrorAttempt]:
+        """The newest ``limit`` attempt rows of ``company``, newest first."""
+        checked_company(company)
+        return self._read("mirror attempts", lambda conn: select_attempts(conn, company, limit))
 
     def close(self) -> None:
         """Release the locks this store holds and close the pool it opened."""

@@ -80,6 +80,19 @@ MIRROR_MIGRATIONS_POSTGRES: tuple[str, ...] = (
     CREATE INDEX mirror_period_balances_by_generation
         ON mirror_period_balances (generation, ord);
     """,
+    # 2 (as SQLite's step 2): the record of runs, one row per fiscal year of a run (no
+    # year: every year of the source); the newest 20 per company and year are kept
+    """
+    CREATE TABLE mirror_attempts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        attempt BIGINT NOT NULL,
+        company TEXT COLLATE "C" NOT NULL, year_start DATE, year_end DATE,
+        operation TEXT NOT NULL, holder TEXT NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL, ended_at TIMESTAMPTZ,
+        outcome TEXT NOT NULL, reason TEXT NOT NULL
+    );
+    CREATE INDEX mirror_attempts_by_company ON mirror_attempts (company, year_start, id);
+    """,
 )
 
 #: the tables holding one generation's rows, keyed by ``generation``

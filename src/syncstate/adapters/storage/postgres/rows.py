@@ -24,7 +24,7 @@ def db_status_row(row: Sequence[Any]) -> tuple[Any, ...]:
     lease = row[8]
     if lease is None:
         return tuple(row)
-    return (*row[:8], lease.astimezone(dt.UTC).isoformat(), row[9])
+    return (*row[:8], lease.astimezone(dt.UTC).isoformat(), *row[9:])
 
 
 def from_db_status(row: Sequence[Any]) -> Status:
@@ -45,6 +45,7 @@ def to_db_status(status: Status) -> tuple[Any, ...]:
         status.worker,
         None if status.lease_until is None else utc(status.lease_until),
         status.changed_in_flight,
+        status.remote_number,
     )
 
 

@@ -92,8 +92,9 @@ class PostgresStore:
     ``max_size`` connections), ``pool`` (a host's open pool, left open on
     :meth:`close`) or ``connect`` (a host's factory returning a new connection,
     closed after each operation). Tables live in ``schema``, created on first
-    use together with the migrations. A store is not fork-safe: make one per
-    process.
+    use together with the migrations; a schema holding another application's
+    tables is refused unless ``adopt_schema=True``. A store is not fork-safe:
+    make one per process.
     """
 
     def __init__(
@@ -107,6 +108,7 @@ class PostgresStore:
         max_size: int = 4,
         connect_timeout: float = 10.0,
         attempts: int = 5,
+        adopt_schema: bool = False,
     ) -> None:
         self.schema = schema
         self._q = quote_schema(schema)
@@ -121,6 +123,7 @@ class PostgresStore:
             max_size=max_size,
             connect_timeout=connect_timeout,
             attempts=attempts,
+            adopt_schema=adopt_schema,
         )
         try:
             self._db.migrate("state", STATE_MIGRATIONS_POSTGRES, schema=schema)

@@ -40,19 +40,19 @@ CLAIMABLE = (
 #: a journal row as :func:`~syncstate.adapters.storage.base.plan_distinct` gives it
 JOURNAL_COLUMNS = (
     "record, batch, remote_id, remote_version, message, from_state, to_state, generation,"
-    " key_generation, key_revision"
+    " key_generation, key_revision, remote_number"
 )
 #: a journal row with its idempotency key as text (a record repeated in one operation)
 JOURNAL_KEYED_COLUMNS = (
     "record, batch, remote_id, remote_version, message, from_state, to_state, generation,"
-    " idempotency_key"
+    " idempotency_key, remote_number"
 )
 #: the statuses a bulk write copies in: a record's kind and source id, then its status
 STATUS_TEMP = (
     'CREATE TEMP TABLE _ss_status (kind TEXT COLLATE "C", source_id TEXT COLLATE "C", '
     "state TEXT, generation INTEGER, revision INTEGER, remote_id TEXT, remote_version TEXT, "
     "message TEXT, previous TEXT, worker TEXT, lease_until TIMESTAMPTZ, "
-    "changed_in_flight BOOLEAN) ON COMMIT DROP"
+    "changed_in_flight BOOLEAN, remote_number TEXT) ON COMMIT DROP"
 )
 #: the records an ingest copies in
 INCOMING_TEMP = (

@@ -60,12 +60,16 @@ def open_postgres(
     max_size: int = 8,
     connect_timeout: float = 10.0,
     attempts: int = 5,
+    adopt_schema: bool = False,
 ) -> PostgresStores:
     """Open the state, bundle, mirror and ledger stores in ``schema`` over one pool.
 
     The pool holds ``min_size`` to ``max_size`` connections; each company lock the
     mirror holds keeps one of them, so leave room for the locks a process holds
-    at once. Tables and migrations are created on first use, as for each store.
+    at once. Tables and migrations are created on first use, as for each store; a
+    schema holding another application's tables is refused
+    (:class:`~syncstate.adapters.storage.postgres.migrations.ForeignSchemaError`)
+    unless ``adopt_schema=True``.
     """
     from syncstate.adapters.storage.postgres.ledger import PostgresLedgerStore
 
@@ -81,12 +85,16 @@ def open_postgres(
     pool.open(wait=False)
     opened: list[Any] = []
     try:
-        state = PostgresStore(pool=pool, schema=schema, attempts=attempts)
+        state = PostgresStore(
+            pool=pool, schema=schema, attempts=attempts, adopt_schema=adopt_schema
+        )
         opened.append(state)
         bundles = PostgresBundleStore.beside(state)
         mirror = PostgresMirrorStore.beside(state)
         opened.append(mirror)
-        ledger = PostgresLedgerStore(pool=pool, schema=schema, attempts=attempts)
+        ledger = PostgresLedgerStore(
+            pool=pool, schema=schema, attempts=attempts, adopt_schema=adopt_schema
+        )
     except BaseException:
         for store in reversed(opened):
             store.close()

@@ -4,7 +4,8 @@ Two tables in the store's file (component ``budgets``): ``budget_scopes`` (next
 free request times and the hold, per back end and company) and ``budget_slots``
 (concurrency slots with their lease). A take is one ``BEGIN IMMEDIATE``
 transaction: processes queue on SQLite's write lock, so two never hand out the
-same slot or request time. Times are the machine's wall clock (``time.time``),
+same slot or request time; a renewal (the heartbeat of a long request) is one
+such transaction too. Times are the machine's wall clock (``time.time``),
 which every process on it shares.
 """
 
@@ -22,6 +23,9 @@ from syncstate.adapters.storage.sqlite.files import open_sqlite, write_transacti
 from syncstate.ports.budget import BudgetLimits, BudgetScope, BudgetUsage, Grant
 
 __all__ = ["BUDGET_MIGRATIONS", "SQLiteBudgetStore"]
+
+#: slots renewed per statement (well below SQLite's limit of bound parameters)
+_CHUNK = 500
 
 #: the budgets schema (SQLite dialect); append, never edit a released step
 BUDGET_MIGRATIONS: tuple[str, ...] = (
@@ -143,6 +147,31 @@ class SQLiteBudgetStore:
                 "DELETE FROM budget_slots WHERE slot = ? AND backend = ? AND company = ?",
                 [(s, scope.backend, scope.company) for s in slots],
             )
+
+    def renew(
+        self, scope: BudgetScope, slots: Sequence[str], *, lease: float = 130.0
+    ) -> tuple[str, ...]:
+        """Extend the leases of live ``slots`` in one transaction (see the port)."""
+        wanted = list(dict.fromkeys(slots))
+        if not wanted:
+            return ()
+        renewed: list[str] = []
+        with write_transaction(self._conn, self._lock, self.path) as conn:
+            now = self._clock()
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                renewed.extend(
+                    str(r[0])
+                    for r in conn.execute(
+                        "UPDATE budget_slots SET lease_until = max(lease_until, ?)"
+                        f" WHERE slot IN ({marks}) AND backend = ? AND company = ?"
+                        " AND lease_until > ? RETURNING slot",
+                        (now + lease, *chunk, scope.backend, scope.company, now),
+                    ).fetchall()
+                )
+        order = {s: i for i, s in enumerate(wanted)}
+        return tuple(sorted(renewed, key=order.__getitem__))
 
     def hold(self, scope: BudgetScope, seconds: float) -> None:
         """Hold the scope back for ``seconds`` (never shortens a hold)."""

@@ -58,6 +58,7 @@ def open_readonly(
     component: str,
     migrations: Sequence[str],
     timeout: float = 30.0,
+    oldest: int | None = None,
 ) -> sqlite3.Connection:
     """Open an existing syncstate database for reading only; nothing reaches the file.
 
@@ -65,7 +66,8 @@ def open_readonly(
     file that is not SQLite, or an SQLite file without syncstate's ``component`` is an
     :class:`~syncstate.errors.InputError` (a wrong path: exit 2); a schema newer than
     this syncstate is a :class:`~syncstate.errors.SchemaVersionError`, an older one a
-    :class:`~syncstate.errors.StorageError` (a command that writes upgrades it).
+    :class:`~syncstate.errors.StorageError` (a command that writes upgrades it) unless
+    it is at least ``oldest`` (a reader that copes with the tables of that version).
     """
     name = str(path)
     if not Path(name).is_file():
@@ -93,7 +95,7 @@ def open_readonly(
         conn.close()
         raise StorageError(f"{name}: the {component!r} schema version {raw!r} is damaged") from None
     known = len(migrations)
-    if version == known:
+    if version == known or (oldest is not None and 1 <= oldest <= version < known):
         return conn
     conn.close()
     if version == 0:

@@ -4,7 +4,8 @@ Step 1 holds receivables (``ar_``) and WIP as JSON text; step 2 stores WIP as
 columns (``wip_items``: dates as day ordinals, amounts and quantities as exact
 decimal text, flags as 0/1), moving any stored entries across, so a WIP repost
 reads plain columns and selects by client, invoice or id through indexes;
-step 3 adds the staff and project ledgers (``staff_*``, ``project*``).
+step 3 adds the staff and project ledgers (``staff_*``, ``project*``); step 4
+the journal of applied staff and project reposts (``repost_journal``).
 """
 
 from __future__ import annotations
@@ -122,6 +123,14 @@ REPOST_MIGRATIONS: tuple[str, ...] = (
         staff TEXT NOT NULL, hours TEXT NOT NULL, amount TEXT NOT NULL,
         PRIMARY KEY (company, project, seq)
     )
+    """,
+    """
+    CREATE TABLE repost_journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, company TEXT NOT NULL,
+        calculator TEXT NOT NULL, scope TEXT NOT NULL, target TEXT NOT NULL,
+        field TEXT NOT NULL, before TEXT, after TEXT, actor TEXT NOT NULL, at TEXT NOT NULL
+    );
+    CREATE INDEX repost_journal_company ON repost_journal (company, seq)
     """,
 )
 

@@ -16,10 +16,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 
+from syncstate.adapters.storage.repost_journal_rows import (
+    JOURNAL_COLUMNS,
+    journal_entries,
+    journal_insert,
+    journal_rows,
+)
 from syncstate.adapters.storage.sqlite.ledger_schema import chunks
+from syncstate.domain.repost.journal import RepostJournalEntry
 from syncstate.domain.repost.projects import BudgetOption, Project, ProjectBudget, StaffBudget
 from syncstate.domain.repost.staff import ProjectWork, StaffMember, StaffPeriod, StaffRate
 from syncstate.errors import EmptySelectionError
@@ -44,6 +51,12 @@ def _need(value: Decimal | None) -> Decimal:
 
 def _day(value: int) -> dt.date:
     return dt.date.fromordinal(value)
+
+
+def _journal(conn: sqlite3.Connection, company: str, entries: Sequence[RepostJournalEntry]) -> None:
+    conn.executemany(
+        journal_insert("repost_journal", "?"), journal_rows(company, entries, iso_at=True)
+    )
 
 
 class WorkTables:
@@ -181,10 +194,12 @@ class WorkTables:
         periods: Iterable[StaffPeriod],
         projects: Collection[str],
         work: Iterable[ProjectWork],
+        journal: Sequence[RepostJournalEntry] = (),
     ) -> int:
-        """Replace the staff members' periods and the projects' work totals."""
+        """Replace the staff members' periods and the projects' work totals (and journal)."""
         written = 0
         with self.writing() as conn:
+            _journal(conn, company, journal)
             for table, column, keys in (
                 ("staff_periods", "staff", staff),
                 ("project_work", "project", projects),
@@ -291,10 +306,17 @@ class WorkTables:
             for r in rows
         ]
 
-    def write_budgets(self, company: str, budgets: Iterable[ProjectBudget]) -> int:
-        """Store restored budgets; an unknown project rolls the whole write back."""
+    def write_budgets(
+        self,
+        company: str,
+        budgets: Iterable[ProjectBudget],
+        *,
+        journal: Sequence[RepostJournalEntry] = (),
+    ) -> int:
+        """Store restored budgets (and journal); an unknown project rolls it all back."""
         count = 0
         with self.writing() as conn:
+            _journal(conn, company, journal)
             for b in budgets:
                 count += 1
                 done = conn.execute(
@@ -305,3 +327,12 @@ class WorkTables:
                 if done.rowcount != 1:
                     raise EmptySelectionError(f"company {company!r} has no project {b.id!r}")
         return count
+
+    def repost_journal(self, company: str) -> list[RepostJournalEntry]:
+        """The company's staff and project repost journal, oldest first."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                f"SELECT {JOURNAL_COLUMNS} FROM repost_journal WHERE company = ? ORDER BY seq",
+                (company,),
+            ).fetchall()
+        return journal_entries(company, rows)

@@ -124,6 +124,14 @@ STATE_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX records_by_date ON records (company, on_date);
     CREATE INDEX journal_by_record ON journal (record, seq);
     """,
+    # 3: the number the back end shows people (QuickBooks DocNumber, Xero InvoiceNumber)
+    # is stored with the link, in the journal too, and found by an index
+    """
+    ALTER TABLE records ADD COLUMN remote_number TEXT;
+    ALTER TABLE journal ADD COLUMN remote_number TEXT;
+    CREATE INDEX records_by_number ON records (company, remote_number)
+        WHERE remote_number IS NOT NULL;
+    """,
 )
 
 

@@ -30,7 +30,17 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
-from syncstate.adapters.storage.sqlite.files import open_sqlite, read_transaction, write_transaction
+from syncstate.adapters.storage.sqlite.files import (
+    open_readonly,
+    open_sqlite,
+    read_transaction,
+    write_transaction,
+)
+from syncstate.adapters.storage.sqlite.mirror_attempts import (
+    end_attempt,
+    insert_attempt,
+    select_attempts,
+)
 from syncstate.adapters.storage.sqlite.mirror_drift import clear_generation, patch_generation
 from syncstate.adapters.storage.sqlite.mirror_load import (
     STAGE_CHUNK,
@@ -53,6 +63,7 @@ from syncstate.adapters.storage.sqlite.mirror_schema import (
     checked_company,
 )
 from syncstate.domain.mirror import LoadedYear, MirrorAccount, MirrorYear, YearDrift
+from syncstate.domain.mirror_attempts import MirrorAttempt
 from syncstate.errors import InputError, StorageError
 from syncstate.periods import FiscalYear
 from syncstate.ports import Progress
@@ -61,19 +72,44 @@ __all__ = ["HOST_TABLES", "MIRROR_MIGRATIONS", "SQLiteMirrorStore"]
 
 
 class SQLiteMirrorStore:
-    """The mirror in one SQLite file (or ``":memory:"``); safe to share between threads."""
+    """The mirror in one SQLite file (or ``":memory:"``); safe to share between threads.
 
-    def __init__(self, path: str | os.PathLike[str] = "syncstate.db", *, timeout: float = 30.0):
+    ``readonly=True`` opens an existing database holding a mirror without changing a
+    byte of it (no file created, no migration); anything else is refused
+    (:func:`~syncstate.adapters.storage.sqlite.files.open_readonly`). A mirror at
+    schema step 1 (before the record of runs) is read with no attempts.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = "syncstate.db",
+        *,
+        timeout: float = 30.0,
+        readonly: bool = False,
+    ):
         self.path = str(path)
-        self._conn = open_sqlite(
-            path, component="mirror", migrations=MIRROR_MIGRATIONS, timeout=timeout
-        )
+        self.readonly = readonly
+        if readonly:
+            self._conn = open_readonly(
+                path, component="mirror", migrations=MIRROR_MIGRATIONS, timeout=timeout, oldest=1
+            )
+            row = self._conn.execute(
+                "SELECT version FROM schema_migrations WHERE component = 'mirror'"
+            ).fetchone()
+            self._version = int(row[0])
+        else:
+            self._conn = open_sqlite(
+                path, component="mirror", migrations=MIRROR_MIGRATIONS, timeout=timeout
+            )
+            self._version = len(MIRROR_MIGRATIONS)
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"SQLiteMirrorStore({self.path!r})"
 
     def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        if self.readonly:
+            raise StorageError(f"{self.path} was opened read-only")
         return write_transaction(self._conn, self._lock, self.path)
 
     def _read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
@@ -253,12 +289,55 @@ class SQLiteMirrorStore:
         return True
 
     def lock_holder(self, company: str) -> str | None:
-        """Who holds the company's lock, if anyone."""
+        """Who holds the company's lock: None when nobody does, or its holder is a
+        process of this host that no longer exists (its row is left until taken over)."""
         with self._read() as conn:
             row = conn.execute(
                 "SELECT holder FROM mirror_locks WHERE company = ?", (company,)
             ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None or not holder_alive(str(row[0])) else str(row[0])
+
+    # ----------------------------------------------------------------- attempts
+
+    def record_attempt(
+        self,
+        company: str,
+        years: Sequence[FiscalYear] | None,
+        *,
+        operation: str,
+        holder: str,
+        at: dt.datetime,
+        outcome: str = "running",
+        reason: str = "",
+    ) -> int:
+        """Record a run on ``years`` (None: all) in one transaction; return its id."""
+        checked_company(company)
+        with self._write() as conn:
+            return insert_attempt(
+                conn,
+                company,
+                years,
+                operation=operation,
+                holder=holder,
+                at=at,
+                outcome=outcome,
+                reason=reason,
+            )
+
+    def end_attempt(
+        self, company: str, attempt: int, *, outcome: str, reason: str, at: dt.datetime
+    ) -> None:
+        """Record how the running attempt ``attempt`` ended."""
+        with self._write() as conn:
+            end_attempt(conn, company, attempt, outcome=outcome, reason=reason, at=at)
+
+    def attempts(self, company: str, *, limit: int = 20) -> list[MirrorAttempt]:
+        """The newest ``limit`` attempt rows of ``company``, newest first (read only)."""
+        checked_company(company)
+        if self._version < 2:
+            return []
+        with self._read() as conn:
+            return select_attempts(conn, company, limit)
 
     def unlock(self, company: str, *, holder: str) -> None:
         """Release the company's lock if ``holder`` holds it."""

@@ -2,8 +2,9 @@
 
 One migration namespace (``mirror``) in ``schema_migrations``: the mirror
 tables, each fiscal year's rows tagged with their **generation** (a load), the
-company locks, and the ``host_*`` tables the host owns beside the mirror
-(:data:`HOST_TABLES`: nothing in the mirror deletes from them). Dimension
+company locks, the record of runs (``mirror_attempts``, step 2), and the
+``host_*`` tables the host owns beside the mirror (:data:`HOST_TABLES`: nothing
+in the mirror deletes from them). Dimension
 objects are stored as JSON arrays of pairs, amounts as decimal text, dates as
 ISO text. Used by :class:`~syncstate.adapters.storage.sqlite.mirror.SQLiteMirrorStore`.
 """
@@ -76,6 +77,19 @@ MIRROR_MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE host_report_templates (
         company TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, PRIMARY KEY (company, id)
     )
+    """,
+    # 2: the record of runs (mirror_attempts): one row per fiscal year of a run (year NULL:
+    # every year of the source), its outcome and reason; the newest 20 per company and
+    # year are kept. Databases at step 1 gain the empty table on their next write
+    """
+    CREATE TABLE mirror_attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, attempt INTEGER NOT NULL,
+        company TEXT NOT NULL, year_start TEXT, year_end TEXT,
+        operation TEXT NOT NULL, holder TEXT NOT NULL,
+        started_at TEXT NOT NULL, ended_at TEXT,
+        outcome TEXT NOT NULL, reason TEXT NOT NULL
+    );
+    CREATE INDEX mirror_attempts_by_company ON mirror_attempts (company, year_start, id)
     """,
 )
 

@@ -40,13 +40,14 @@ UPDATE_STATUSES = (
 #: journal rows as :func:`~syncstate.adapters.storage.base.plan_distinct` gives them
 INSERT_JOURNAL = (
     "INSERT INTO journal (record, batch, remote_id, remote_version, message, from_state,"
-    " to_state, generation, key_generation, key_revision) VALUES {values}"
+    " to_state, generation, key_generation, key_revision, remote_number) VALUES {values}"
 )
 #: a journal row whose idempotency key is stored as text (events on one record repeated
 #: within an operation, planned by plan_events)
 INSERT_JOURNAL_KEYED = (
     "INSERT INTO journal (record, batch, remote_id, remote_version, message, from_state,"
-    " to_state, generation, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " to_state, generation, idempotency_key, remote_number)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 #: new records (their status columns take the defaults: not exported)
 INSERT_RECORDS = (
