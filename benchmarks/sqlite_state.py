@@ -156,9 +156,9 @@ def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
             "INSERT INTO journal_batches (at, actor, event) VALUES (?, 'bench', ?)", (lease, event)
         ).lastrowid
         if after != "exported":
-            return [(i, batch, None, None, None, before, after, 0, 0, 0) for i in ids]
+            return [(i, batch, None, None, None, before, after, 0, 0, 0, None) for i in ids]
         return [
-            (i, batch, f"R{k[2]}", "0", None, before, after, 0, 0, 0)
+            (i, batch, f"R{k[2]}", "0", None, before, after, 0, 0, 0, f"D{k[2]}")
             for i, k in zip(ids, keys, strict=True)
         ]
 
@@ -187,9 +187,9 @@ def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
     def insert(rows: list[tuple[object, ...]]) -> None:
         write_rows(conn, INSERT_JOURNAL, rows)
 
-    claimed = ("in_flight", 0, 0, None, None, None, "not_exported", "w", lease, 0)
+    claimed = ("in_flight", 0, 0, None, None, None, "not_exported", "w", lease, 0, None)
     exported = [
-        ("exported", 0, 1, f"R{k[2]}", "0", None, None, "", None, 0, i)
+        ("exported", 0, 1, f"R{k[2]}", "0", None, None, "", None, 0, f"D{k[2]}", i)
         for k, i in zip(keys, ids, strict=True)
     ]
     out = {}
@@ -214,7 +214,7 @@ def sql_floor(path: Path, rows: list[tuple[str, ...]]) -> dict[str, float]:
     out["reset"], _ = timed(
         step,
         (read_statuses,),
-        (same_status, ("not_exported", 1, 1, None, None, None, None, "", None, 0)),
+        (same_status, ("not_exported", 1, 1, None, None, None, None, "", None, 0, None)),
         (insert, journal('{"kind":"reset"}', "exported", "not_exported")),
     )
     conn.close()
@@ -237,7 +237,10 @@ def run(
             store.claim, "acme", worker="w", lease_until=T0, at=T0, actor="bench", limit=size
         )
         assert len(claimed) == size
-        events = [(s.key, Event.succeed(f"R{s.key.source_id}", "0")) for s in claimed]
+        events = [
+            (s.key, Event.succeed(f"R{s.key.source_id}", "0", f"D{s.key.source_id}"))
+            for s in claimed
+        ]
         ours["mark_exported"], _ = timed_store(store.apply, "acme", events, at=T0, actor="bench")
         span = DateRange(records[0].on, records[-1].on)
         plan = plan_reset(store, "acme", span, [f"emp{i}" for i in range(employees)])
