@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,20 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
+def _wait_until_listening(url: str, *, seconds: float = 30.0) -> None:
+    """The panel announces its address as it starts: wait for the socket (a busy machine)."""
+    port = int(url.split("127.0.0.1:", 1)[1].split("/", 1)[0])
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def served(db: Path) -> Iterator[str]:
     process = subprocess.Popen(
@@ -41,7 +57,9 @@ def served(db: Path) -> Iterator[str]:
         assert process.stdout is not None
         line = process.stdout.readline()
         assert line.startswith("syncstate panel: http://127.0.0.1:"), process.stderr.read()
-        yield line.split(": ", 1)[1].strip()
+        url = line.split(": ", 1)[1].strip()
+        _wait_until_listening(url)
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
